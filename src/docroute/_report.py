@@ -1,0 +1,72 @@
+"""Terminal output for ``docroute doc``: progress bar, diffs and the summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.syntax import Syntax
+from rich.table import Table
+
+from .pipeline import Documenter, RunResult, UnitResult
+
+__all__ = ["print_diffs", "print_summary", "progress_run"]
+
+
+def progress_run(documenter: Documenter, paths: list[Path], console: Console,
+                 quiet: bool = False) -> RunResult:
+    """Run the documenter with a progress bar over the units of every file."""
+    prepared = documenter.prepare(paths)
+    total = sum(len(p.units) for p in prepared)
+    with Progress(TextColumn("[bold]documenting"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("{task.description}"), console=console,
+                  disable=quiet) as progress:
+        task = progress.add_task("", total=total or None)
+
+        def on_unit(res: UnitResult) -> None:
+            progress.update(task, advance=1, description=f"{res.unit} [{res.status}]")
+
+        result = documenter.run(prepared, on_unit=on_unit)
+        progress.update(task, description="")
+    return result
+
+
+def print_diffs(result: RunResult, console: Console, write: bool) -> None:
+    for f in result.files:
+        if f.diff and not (write and f.written):
+            lexer = "markdown" if f.output else "diff"
+            console.print(Syntax(f.diff, lexer, theme="ansi_dark", word_wrap=True))
+
+
+def print_summary(result: RunResult, console: Console, missing: int = 0) -> None:
+    """Units documented / skipped / failed with reasons, model per unit, tokens and time."""
+    units = result.units
+    table = Table(title="docroute summary", show_lines=False)
+    for col in ("unit", "status", "model", "tokens in/out", "time", "reason"):
+        table.add_column(col, overflow="fold")
+    for u in units:
+        color = {"documented": "green", "skipped": "yellow", "failed": "red"}[u.status]
+        tokens = f"{u.prompt_tokens}/{u.completion_tokens}" if u.model else ""
+        table.add_row(f"{Path(u.file).name}:{u.line} {u.unit}", f"[{color}]{u.status}[/{color}]",
+                      u.model or "", tokens, f"{u.seconds:.1f}s" if u.model else "", u.reason)
+    for f in result.files:
+        if f.status in ("failed", "skipped") and (f.reason and not f.units):
+            color = "red" if f.status == "failed" else "yellow"
+            table.add_row(f.path, f"[{color}]{f.status}[/{color}]", "", "", "", f.reason)
+        elif f.status == "failed":
+            table.add_row(f.path, "[red]failed[/red]", "", "", "", f.reason)
+    console.print(table)
+    counts = Counter(u.status for u in units)
+    models = Counter(u.model for u in units if u.model)
+    tokens_in = sum(u.prompt_tokens for u in units)
+    tokens_out = sum(u.completion_tokens for u in units)
+    written = sum(1 for f in result.files if f.written)
+    console.print(
+        f"{counts['documented']} documented, {counts['skipped']} skipped, "
+        f"{counts['failed']} failed units; {len(result.failed_files) + missing} failed files; "
+        f"{written} files written; tokens {tokens_in} in / {tokens_out} out; "
+        f"models: {', '.join(f'{m} x{n}' for m, n in models.items()) or 'none'}; "
+        f"{result.seconds:.1f}s"
+    )

@@ -1,0 +1,34 @@
+"""Find the documentable units of a source file and the facts its code states.
+
+``read_source`` reads a file (refusing binary, non-UTF-8, empty and huge files),
+``language_for_path`` picks the analyzer, ``extract_units`` lists the functions, classes,
+modules and scripts with their parameters and where documentation goes, and ``code_tokens``
+gives the code of a file without its comments and docstrings, so that an edit can be checked
+to have changed documentation only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .._exceptions import InputError
+from ..types import Unit
+from . import powershell, python
+from ._source import language_for_path, read_source
+from .tokens import code_tokens
+
+__all__ = ["code_tokens", "extract_units", "language_for_path", "read_source"]
+
+
+def extract_units(text: str, language: str, path: Path | None = None) -> list[Unit]:
+    """Return the documentable units of ``text`` (the contents of ``path``), in source order.
+
+    Raises:
+        ParseError: the text has a syntax error; the message gives the line.
+        InputError: docroute has no analyzer for ``language``.
+    """
+    if language == "powershell":
+        return powershell.extract_units(text, path)
+    if language == "python":
+        return python.extract_units(text, path)
+    raise InputError(f"{path or 'text'}: no analyzer for language {language!r}")

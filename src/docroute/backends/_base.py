@@ -1,0 +1,73 @@
+"""The backend protocol: what every model backend implements.
+
+A backend serves one configured model. It implements ``generate`` (the one required method);
+``count_tokens`` and ``status`` have defaults. Backends are synchronous: callers that need
+concurrency (the gateway, repository-scale runs) call them from worker threads, so there is
+exactly one copy of each backend's logic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["Backend", "Generation", "GenerationRequest", "ModelStatus"]
+
+
+@dataclass
+class GenerationRequest:
+    """One call to a model."""
+
+    messages: list[dict[str, str]]  # OpenAI-style chat messages
+    max_tokens: int = 512
+    temperature: float = 0.2
+    json_schema: dict[str, Any] | None = None  # constrain the output to this JSON schema
+    n_ctx: int | None = None  # context window to run with (the routing's bucket)
+    seed: int | None = 0
+    stop: list[str] = field(default_factory=list)
+    timeout_s: float | None = None
+
+
+@dataclass
+class Generation:
+    """What a model returned, with the numbers monitoring needs."""
+
+    text: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "stop"
+    load_ms: float = 0.0  # time spent loading / reloading the model for this call
+    ttft_ms: float | None = None  # time to first token, when the backend streams
+    total_ms: float = 0.0
+    n_ctx: int | None = None
+    replica: str | None = None
+
+
+@dataclass
+class ModelStatus:
+    """Whether a model can be used right now, and why not."""
+
+    available: bool
+    detail: str = ""
+    loaded_n_ctx: int | None = None
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A configured model behind some runtime (llama.cpp in-process, Ollama, OpenAI-compatible)."""
+
+    name: str  # the configured model name
+    max_context: int  # the largest context window this model supports
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        """Run one request; raise a ``docroute.BackendError`` subclass on failure."""
+        ...
+
+    def count_tokens(self, text: str) -> int | None:
+        """Exact token count with the model's tokenizer, or None when it is not available."""
+        ...
+
+    def status(self) -> ModelStatus:
+        """Can this model be used now?"""
+        ...

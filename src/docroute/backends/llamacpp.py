@@ -1,0 +1,400 @@
+"""The in-process llama.cpp backend (``llama-cpp-python``).
+
+One ``LlamaCppBackend`` serves one configured GGUF model (``embedded:<name>`` or a path):
+
+* **Lazy.** ``llama_cpp`` is imported, and the weights loaded, on the first ``generate``.
+* **Context buckets.** The loaded model is kept and reloaded only when a request asks for a
+  different ``n_ctx``; the reload time is reported as ``Generation.load_ms`` (0 on reuse).
+* **No silent truncation.** The prompt is rendered and tokenized *before* the call, with a
+  vocab-only instance of the model (tokenizer only, no weights). A prompt whose tokens plus
+  ``max_tokens`` do not fit ``n_ctx`` raises ``ContextOverflowError``; llama-cpp-python would
+  otherwise shrink the output budget without a word.
+* **Structured output.** A request's JSON schema is compiled to a llama.cpp grammar, and the
+  grammar is checked by llama.cpp's own parser before use. ``create_chat_completion``'s
+  ``response_format`` is not used: it silently falls back to *any* JSON when a schema does not
+  convert, and it renders and tokenizes the prompt again (the count here would be a guess).
+* **Prompt style.** A GGUF that carries a chat template (SmolLM2: ChatML) is prompted through
+  that template, exactly as ``create_chat_completion`` would. A GGUF without one (the Gemma 3
+  270M *base* model) gets a completion-style prompt: the messages' text, one after another.
+  ``options.prompt_style`` = ``"chat"`` / ``"completion"`` overrides ``"auto"``.
+* **Quiet.** llama.cpp's log goes to the ``docroute.backends.llamacpp`` logger at DEBUG level,
+  never to stderr; its last lines are added to error messages.
+
+Every error from llama.cpp is translated into docroute's exception tree in ``_llama_errors``.
+
+Options (``[models.NAME.options]``): ``n_threads`` (default: all CPUs), ``n_ctx`` (default
+context when a request names none; 2048), ``prompt_style``, ``repeat_penalty`` (1.1).
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import importlib.util
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    ConfigError,
+    ContextOverflowError,
+    DocrouteError,
+)
+from ..config import ModelConfig
+from ._base import Generation, GenerationRequest, ModelStatus
+from ._embedded import resolve_model_path
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama, LlamaGrammar
+
+__all__ = ["DEFAULT_N_CTX", "PROMPT_STYLES", "LlamaCppBackend"]
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_N_CTX = 2048
+PROMPT_STYLES = ("auto", "chat", "completion")
+_OPTIONS = frozenset({"n_threads", "n_ctx", "prompt_style", "repeat_penalty"})
+_PIP_HINT = "the llama.cpp backend needs llama-cpp-python (pip install llama-cpp-python)"
+
+# --- llama.cpp's log -------------------------------------------------------------------------
+
+_GGML_LOG_ERROR = 4  # enum ggml_log_level: NONE, DEBUG, INFO, WARN, ERROR, CONT
+_log_callback: Any = None  # the ctypes callback; referenced here so it is never collected
+_import_lock = threading.Lock()
+
+
+class _RecentLog(threading.local):
+    """The last llama.cpp log lines of this thread (llama.cpp logs on the calling thread)."""
+
+    def __init__(self) -> None:
+        self.lines: collections.deque[tuple[int, str]] = collections.deque(maxlen=40)
+
+
+_recent = _RecentLog()
+
+
+def _llama_cpp() -> ModuleType:
+    """Import ``llama_cpp`` (first use only) and route its log away from stderr."""
+    global _log_callback
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise BackendUnavailable(f"{_PIP_HINT}: {exc}") from exc
+    with _import_lock:
+        if _log_callback is None:
+
+            @llama_cpp.llama_log_callback
+            def _on_log(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+                line = text.decode("utf-8", "replace").rstrip()
+                if line:
+                    _recent.lines.append((level, line))
+                    _log.debug("llama.cpp: %s", line)
+
+            llama_cpp.llama_log_set(_on_log, ctypes.c_void_p(0))
+            _log_callback = _on_log
+    return llama_cpp
+
+
+def _recent_errors() -> str:
+    lines = [line for level, line in _recent.lines if level == _GGML_LOG_ERROR][-3:]
+    return f" (llama.cpp: {' | '.join(lines)})" if lines else ""
+
+
+@contextmanager
+def _llama_errors(model: str, action: str) -> Iterator[None]:
+    """Translate errors raised by llama.cpp / llama-cpp-python into docroute's tree.
+
+    This is the one place that does it: every call into llama.cpp runs inside this.
+    """
+    _recent.lines.clear()
+    try:
+        yield
+    except DocrouteError:
+        raise
+    except MemoryError as exc:
+        raise BackendUnavailable(f"{model}: out of memory while {action}", model=model) from exc
+    except ValueError as exc:
+        text = str(exc)
+        if "exceed context window" in text:
+            raise ContextOverflowError(f"{model}: {text}") from exc
+        if "Failed to load model" in text or "Failed to create" in text:
+            raise BackendUnavailable(
+                f"{model}: cannot load the model while {action}: {text}{_recent_errors()}",
+                model=model,
+            ) from exc
+        raise BackendError(f"{model}: llama.cpp failed {action}: {text}{_recent_errors()}",
+                           model=model) from exc
+    except Exception as exc:  # anything else from third-party code is a failed model call
+        raise BackendError(
+            f"{model}: llama.cpp failed {action}: {type(exc).__name__}: {exc}{_recent_errors()}",
+            model=model,
+        ) from exc
+
+
+# --- tokenizer-only instances (shared by every backend of the same file) -----------------------
+
+_vocabs: dict[Path, Llama] = {}
+_vocab_lock = threading.Lock()
+
+
+def _vocab_model(path: Path, model: str) -> Llama:
+    """A vocab-only ``Llama`` for ``path``: tokenizer and metadata, no weights (cached)."""
+    with _vocab_lock:
+        vocab = _vocabs.get(path)
+        if vocab is None:
+            llama_cpp = _llama_cpp()
+            with _llama_errors(model, "loading the tokenizer"):
+                vocab = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+            _vocabs[path] = vocab
+        return vocab
+
+
+# --- the backend --------------------------------------------------------------------------------
+
+
+class LlamaCppBackend:
+    """A GGUF model run in-process by llama.cpp. Thread-safe: one call at a time per model."""
+
+    def __init__(self, name: str, cfg: ModelConfig) -> None:
+        unknown = set(cfg.options) - _OPTIONS
+        if unknown:
+            raise ConfigError(f"models.{name}.options: unknown option(s) {sorted(unknown)}; "
+                              f"the llamacpp backend knows {sorted(_OPTIONS)}")
+        style = cfg.options.get("prompt_style", "auto")
+        if style not in PROMPT_STYLES:
+            raise ConfigError(f"models.{name}.options.prompt_style must be one of "
+                              f"{', '.join(PROMPT_STYLES)}, not {style!r}")
+        self.name = name
+        self.cfg = cfg
+        self.max_context = cfg.max_context
+        self.prompt_style: str = style
+        self.n_threads = int(cfg.options.get("n_threads") or os.cpu_count() or 1)
+        self.default_n_ctx = int(cfg.options.get("n_ctx") or min(DEFAULT_N_CTX, cfg.max_context))
+        self.repeat_penalty = float(cfg.options.get("repeat_penalty", 1.1))
+        self._llm: Llama | None = None
+        self._lock = threading.Lock()
+        self._grammars: collections.OrderedDict[str, LlamaGrammar] = collections.OrderedDict()
+        self._grammar_lock = threading.Lock()
+        self._formatter: Any = None
+
+    def __repr__(self) -> str:
+        return f"LlamaCppBackend({self.name!r}, model={self.cfg.model!r})"
+
+    # -- protocol ---------------------------------------------------------------------------
+
+    def status(self) -> ModelStatus:
+        """Available when llama-cpp-python is installed and the GGUF file resolves."""
+        if importlib.util.find_spec("llama_cpp") is None:
+            return ModelStatus(False, _PIP_HINT)
+        try:
+            path = self.model_path()
+        except DocrouteError as exc:
+            return ModelStatus(False, str(exc))
+        return ModelStatus(True, str(path), loaded_n_ctx=self.loaded_context())
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens in ``text`` by the model's own tokenizer (no weights are loaded)."""
+        try:
+            vocab = self._vocab()
+        except BackendUnavailable:
+            return None
+        with _llama_errors(self.name, "tokenizing"):
+            return len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        """Run one request; the model is (re)loaded only when ``request.n_ctx`` changes."""
+        start = time.perf_counter()
+        n_ctx = request.n_ctx or self.default_n_ctx
+        if n_ctx > self.max_context:
+            raise ContextOverflowError(
+                f"{self.name}: n_ctx {n_ctx} is larger than the model's max_context "
+                f"{self.max_context}")
+        prompt = self.prompt_tokens(request.messages)
+        if len(prompt) + request.max_tokens > n_ctx:
+            raise ContextOverflowError(
+                f"{self.name}: prompt of {len(prompt)} tokens + {request.max_tokens} output "
+                f"tokens does not fit a context of {n_ctx}")
+        grammar = self.grammar_for(request.json_schema) if request.json_schema else None
+        deadline = start + request.timeout_s if request.timeout_s else None
+        with self._lock:
+            llm, load_ms = self._ensure_loaded(n_ctx)
+            out, ttft_ms, timed_out = self._complete(llm, prompt, request, grammar, deadline)
+        total_ms = (time.perf_counter() - start) * 1000
+        if timed_out:
+            raise BackendTimeout(f"{self.name}: no answer within {request.timeout_s:g} s",
+                                 model=self.name)
+        usage = out["usage"]
+        return Generation(
+            text=out["choices"][0]["text"],
+            model=self.name,
+            prompt_tokens=int(usage["prompt_tokens"]),
+            completion_tokens=int(usage["completion_tokens"]),
+            finish_reason=out["choices"][0].get("finish_reason") or "stop",
+            load_ms=load_ms,
+            ttft_ms=ttft_ms,
+            total_ms=total_ms,
+            n_ctx=n_ctx,
+        )
+
+    # -- more than the protocol -------------------------------------------------------------
+
+    def model_path(self) -> Path:
+        """The GGUF file this backend runs."""
+        return resolve_model_path(self.cfg.model)
+
+    def loaded_context(self) -> int | None:
+        """The ``n_ctx`` the model is loaded with, or None when it is not loaded."""
+        llm = self._llm
+        return llm.n_ctx() if llm is not None else None
+
+    def unload(self) -> None:
+        """Free the model's memory; the next ``generate`` loads it again."""
+        with self._lock:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
+
+    def uses_chat_template(self) -> bool:
+        """True when prompts go through the GGUF's chat template, False for completion style."""
+        if self.prompt_style != "auto":
+            return self.prompt_style == "chat"
+        return bool(self._vocab().metadata.get("tokenizer.chat_template"))
+
+    def render_prompt(self, messages: list[dict[str, str]]) -> tuple[str, bool]:
+        """The prompt text for ``messages`` and whether it still needs a BOS token."""
+        if not self.uses_chat_template():
+            return "\n\n".join(m["content"].strip() for m in messages) + "\n\n", True
+        if self._formatter is None:
+            self._formatter = self._chat_formatter()
+        with _llama_errors(self.name, "applying the chat template"):
+            result = self._formatter(messages=messages)
+        return result.prompt, not result.added_special
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> list[int]:
+        """The exact tokens that ``generate`` evaluates for ``messages``."""
+        text, add_bos = self.render_prompt(messages)
+        vocab = self._vocab()
+        with _llama_errors(self.name, "tokenizing the prompt"):
+            # Special tokens are parsed only in chat-template text, which contains them.
+            return list(vocab.tokenize(text.encode("utf-8"), add_bos=add_bos,
+                                       special=self.uses_chat_template()))
+
+    def grammar_for(self, schema: dict[str, Any]) -> LlamaGrammar:
+        """``schema`` as a llama.cpp grammar, checked by llama.cpp's grammar parser (cached)."""
+        key = json.dumps(schema, sort_keys=True)
+        with self._grammar_lock:
+            grammar = self._grammars.get(key)
+            if grammar is not None:
+                self._grammars.move_to_end(key)
+                return grammar
+        llama_cpp = _llama_cpp()
+        vocab = self._vocab()
+        with _llama_errors(self.name, "compiling the JSON schema"):
+            grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            sampler = llama_cpp.llama_sampler_init_grammar(
+                llama_cpp.llama_model_get_vocab(vocab.model),
+                grammar._grammar.encode("utf-8"),
+                grammar._root.encode("utf-8"),
+            )
+            if not sampler:
+                raise BackendError(f"{self.name}: llama.cpp rejected the grammar of a JSON "
+                                   f"schema{_recent_errors()}", model=self.name)
+            llama_cpp.llama_sampler_free(sampler)
+        with self._grammar_lock:
+            self._grammars[key] = grammar
+            if len(self._grammars) > 64:
+                self._grammars.popitem(last=False)
+        return grammar
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _vocab(self) -> Llama:
+        return _vocab_model(self.model_path(), self.name)
+
+    def _chat_formatter(self) -> Any:
+        """llama-cpp-python's formatter for the GGUF's own chat template."""
+        _llama_cpp()
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        vocab = self._vocab()
+        template = vocab.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ConfigError(f"models.{self.name}: prompt_style 'chat' needs a GGUF with a chat "
+                              "template; this one has none (use 'completion')")
+        with _llama_errors(self.name, "reading the chat template"):
+            eos, bos = vocab.token_eos(), vocab.token_bos()
+            return Jinja2ChatFormatter(
+                template=template,
+                eos_token=vocab._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=vocab._model.token_get_text(bos) if bos != -1 else "",
+                stop_token_ids=[eos],
+            )
+
+    def _ensure_loaded(self, n_ctx: int) -> tuple[Llama, float]:
+        """The model loaded with ``n_ctx`` and the ms spent loading it (0 when reused)."""
+        if self._llm is not None and self._llm.n_ctx() == n_ctx:
+            return self._llm, 0.0
+        llama_cpp = _llama_cpp()
+        path = self.model_path()
+        if self._llm is not None:
+            self._llm.close()  # free the old context before allocating the new one
+            self._llm = None
+        start = time.perf_counter()
+        with _llama_errors(self.name, f"loading {path.name} with n_ctx={n_ctx}"):
+            self._llm = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                seed=0,
+                verbose=False,
+            )
+        return self._llm, (time.perf_counter() - start) * 1000
+
+    def _complete(
+        self,
+        llm: Llama,
+        prompt: list[int],
+        request: GenerationRequest,
+        grammar: LlamaGrammar | None,
+        deadline: float | None,
+    ) -> tuple[dict[str, Any], float | None, bool]:
+        """Run the completion; returns the response, time to first token and a timeout flag."""
+        llama_cpp = _llama_cpp()
+        first_token: list[float] = []
+        timed_out = False
+        started = time.perf_counter()
+
+        def check(_ids: Any, _logits: Any) -> bool:  # called after every sampled token
+            nonlocal timed_out
+            now = time.perf_counter()
+            if not first_token:
+                first_token.append(now)
+            timed_out = deadline is not None and now > deadline
+            return timed_out
+
+        with _llama_errors(self.name, "generating"):
+            out = llm.create_completion(
+                prompt=prompt,
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                seed=request.seed,
+                stop=list(request.stop),
+                repeat_penalty=self.repeat_penalty,
+                grammar=grammar,
+                stopping_criteria=llama_cpp.StoppingCriteriaList([check]),
+            )
+        if not isinstance(out, dict):  # only a streaming call returns an iterator
+            raise TypeError(f"expected a completion dict from llama.cpp, got {type(out)}")
+        ttft_ms = (first_token[0] - started) * 1000 if first_token else None
+        return dict(out), ttft_ms, timed_out

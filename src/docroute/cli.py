@@ -1,0 +1,114 @@
+"""The ``docroute`` command line: a thin layer over the library.
+
+Exit codes: 0 when everything succeeded, 1 when some units or files failed, 2 on usage or
+configuration errors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._exceptions import ConfigError
+from .config import Config, load_config
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Write code documentation with local LLMs, routed to the right model.")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (TOML).",
+                                                 dir_okay=False)]
+
+
+def _load(config: Path | None) -> Config:
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        Console(stderr=True).print(f"[red]config error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def doc(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to document.")],
+    write: Annotated[bool, typer.Option("--write", help="Edit files (default: print a diff).")]
+    = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing documentation.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="inline | markdown")] = "inline",
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for Markdown pages.")] = None,
+    policy: Annotated[str | None, typer.Option(help="Routing policy, e.g. single:gemma3-270m")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per unit.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Document PowerShell and Python code: a diff by default, --write to edit files."""
+    from ._report import print_diffs, print_summary, progress_run
+    from .pipeline import DocOptions, Documenter
+
+    if fmt not in ("inline", "markdown"):
+        Console(stderr=True).print(f"[red]--format must be inline or markdown, not {fmt!r}[/red]")
+        raise typer.Exit(2)
+    if fmt == "markdown" and out is None:
+        Console(stderr=True).print("[red]--format markdown needs --out DIR[/red]")
+        raise typer.Exit(2)
+    missing = [str(p) for p in paths if not p.exists()]
+    cfg = _load(config)
+    options = DocOptions(write=write, overwrite=overwrite, fmt=fmt,  # type: ignore[arg-type]
+                         out_dir=out, policy=policy)
+    documenter = Documenter(cfg, options)
+    err = Console(stderr=True)
+    result = progress_run(documenter, [p for p in paths if p.exists()], err, quiet=as_json)
+    if as_json:
+        for unit in result.units:
+            sys.stdout.write(json.dumps(unit.to_dict()) + "\n")
+    else:
+        print_diffs(result, Console(), write=write)
+    for m in missing:
+        err.print(f"[red]not found:[/red] {m}")
+    print_summary(result, err, missing=len(missing))
+    raise typer.Exit(1 if missing else result.exit_code)
+
+
+@app.command()
+def models(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """List the configured models, their backend, roles and whether each is available."""
+    from .pool import ModelPool
+
+    cfg = _load(config)
+    pool = ModelPool(cfg)
+    rows: list[dict[str, Any]] = []
+    for name, mc in cfg.models.items():
+        try:
+            st = pool.get(name).status()
+            available, detail = st.available, st.detail
+        except Exception as exc:  # a broken backend is a row in the table, not a crash
+            available, detail = False, str(exc)
+        rows.append({"name": name, "backend": mc.backend, "model": mc.model,
+                     "roles": mc.roles, "max_context": mc.max_context,
+                     "available": available, "detail": detail})
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title=f"models ({cfg.source}); policy: {cfg.routing.policy}")
+    for col in ("name", "backend", "model", "roles", "max ctx", "available", "detail"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["backend"], r["model"], ", ".join(r["roles"]),
+                      str(r["max_context"]), "yes" if r["available"] else "[red]no[/red]",
+                      r["detail"])
+    Console().print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,142 @@
+"""Configuration: which models exist, on which backend, and how docroute routes between them.
+
+The config is a TOML file (``docroute.toml`` in the working directory, or ``--config FILE``).
+With no file, docroute uses the embedded default: two small models that PyPI packages ship,
+run in-process by llama.cpp. See the README for a complete example.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ._exceptions import ConfigError
+
+__all__ = [
+    "Config",
+    "ContextConfig",
+    "DocsConfig",
+    "ModelConfig",
+    "RoutingConfig",
+    "default_config",
+    "load_config",
+]
+
+CONFIG_FILENAME = "docroute.toml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelConfig(_Strict):
+    """One model that docroute can send requests to."""
+
+    backend: str = Field(description="Backend name: 'llamacpp', 'ollama' or 'openai'.")
+    # llamacpp: a GGUF path or 'embedded:<name>'; ollama/openai: the server's model name.
+    model: str
+    urls: list[str] = Field(default_factory=list, description="Server replicas (server backends).")
+    max_context: int = 8192
+    # What the model is for; routing policies read these: "small", "large", "code", "prose".
+    roles: list[str] = Field(default_factory=list)
+    family: str = "generic"  # prompt family: "chatml", "gemma", "llama", "generic"
+    fallbacks: list[str] | None = None  # explicit fallback chain (model names)
+    options: dict[str, Any] = Field(default_factory=dict)  # backend-specific options
+
+
+class ContextConfig(_Strict):
+    """Dynamic context window: the buckets a request is sized into."""
+
+    buckets: list[int] = Field(default_factory=lambda: [1024, 4096, 16384])
+    output_tokens: int = 512  # output budget added to the prompt's tokens
+    safety_margin: float = 0.10  # added to estimated (not exact) token counts
+
+
+class RoutingConfig(_Strict):
+    """Which routing policy decides, and its knobs."""
+
+    policy: str = "single"
+    default_model: str | None = None  # for 'single'; first model when unset
+    max_chain: int = 3  # at most this many models tried for one request
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class DocsConfig(_Strict):
+    """How documentation is written."""
+
+    python_style: Literal["google", "numpy", "sphinx"] = "google"
+    powershell_placement: Literal["inside", "above"] = "inside"
+    max_file_bytes: int = 2_000_000
+    temperature: float = 0.2
+    seed: int = 0
+
+
+class Config(_Strict):
+    """The whole docroute configuration."""
+
+    models: dict[str, ModelConfig]
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    context: ContextConfig = Field(default_factory=ContextConfig)
+    docs: DocsConfig = Field(default_factory=DocsConfig)
+    source: str = "embedded default"
+
+    @model_validator(mode="after")
+    def _check_names(self) -> Config:
+        if not self.models:
+            raise ValueError("at least one model must be configured")
+        names = set(self.models)
+        if self.routing.default_model and self.routing.default_model not in names:
+            raise ValueError(f"routing.default_model {self.routing.default_model!r} is not a model")
+        for name, model in self.models.items():
+            for fb in model.fallbacks or []:
+                if fb not in names:
+                    raise ValueError(f"models.{name}.fallbacks names unknown model {fb!r}")
+        return self
+
+    def default_model_name(self) -> str:
+        return self.routing.default_model or next(iter(self.models))
+
+
+def default_config() -> Config:
+    """The embedded default: two small GGUF models shipped by PyPI packages, run in-process."""
+    return Config(
+        models={
+            "smollm2-135m": ModelConfig(
+                backend="llamacpp",
+                model="embedded:smollm2-135m",
+                max_context=8192,
+                roles=["small", "code", "prose"],
+                family="chatml",
+            ),
+            "gemma3-270m": ModelConfig(
+                backend="llamacpp",
+                model="embedded:gemma3-270m",
+                max_context=32768,
+                roles=["large", "code", "prose"],
+                family="gemma",
+            ),
+        },
+        routing=RoutingConfig(policy="single", default_model="smollm2-135m"),
+    )
+
+
+def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
+    """Load ``path``, else ``docroute.toml`` in ``cwd``, else the embedded default."""
+    if path is None:
+        candidate = (cwd or Path.cwd()) / CONFIG_FILENAME
+        if not candidate.is_file():
+            return default_config()
+        path = candidate
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    try:
+        return Config.model_validate({**data, "source": str(path)})
+    except ValidationError as exc:
+        raise ConfigError(f"invalid config {path}:\n{exc}") from exc

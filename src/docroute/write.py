@@ -1,0 +1,225 @@
+"""Safe edits: insert rendered documentation, prove only documentation changed, write atomically.
+
+``apply_docs`` splices rendered blocks into the text at the parser's insertion points,
+``check_only_docs_changed`` compares the code tokens before and after (comments and
+docstrings excluded) and refuses any other change, ``atomic_write`` replaces a file without
+ever leaving it half-written, and ``write_docs`` does all three, refusing to overwrite a file
+that changed on disk since it was read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import secrets
+import stat
+from collections.abc import Sequence
+from itertools import pairwise
+from pathlib import Path
+
+from ._exceptions import ParseError, UnsafeEditError
+from .analyze import code_tokens
+from .types import Unit
+
+__all__ = ["apply_docs", "atomic_write", "check_only_docs_changed", "unified_diff", "write_docs"]
+
+_TEMP_ATTEMPTS = 10
+
+
+def _newline_of(text: str) -> str:
+    """The file's line ending: ``\\r\\n`` when most line breaks are CRLF, else ``\\n``."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf and crlf >= text.count("\n") - crlf else "\n"
+
+
+def _with_newline(block: str, newline: str) -> str:
+    normalised = block.replace("\r\n", "\n").replace("\r", "\n")
+    return normalised if newline == "\n" else normalised.replace("\n", newline)
+
+
+def _spans(text: str, edits: Sequence[tuple[Unit, str]]) -> list[tuple[int, int, str]]:
+    """``(start, end, block)`` per edit, sorted, after checking bounds and overlaps."""
+    spans: list[tuple[int, int, str, str]] = []
+    for unit, block in edits:
+        ins = unit.insertion
+        if ins is None:
+            raise ValueError(f"{unit.name}: no insertion point ({unit.skip_reason or 'unknown'})")
+        end = ins.offset if ins.replace_end is None else ins.replace_end
+        if not 0 <= ins.offset <= end <= len(text):
+            raise ValueError(f"{unit.name}: edit [{ins.offset}, {end}) is outside the text")
+        spans.append((ins.offset, end, block, unit.name))
+    spans.sort(key=lambda span: (span[0], span[1]))
+    for (start1, end1, _, name1), (start2, _, _, name2) in pairwise(spans):
+        # Two edits at one point would be applied in an arbitrary order: refuse that too.
+        if start2 < end1 or start2 == start1:
+            raise ValueError(f"edits for {name1} and {name2} overlap at offset {start2}")
+    return [(start, end, block) for start, end, block, _ in spans]
+
+
+def apply_docs(text: str, edits: Sequence[tuple[Unit, str]]) -> str:
+    """Insert each rendered block at its unit's insertion point, or replace
+    ``[offset, replace_end)`` when set; blocks get the file's line endings.
+
+    Raises:
+        ValueError: a unit without an insertion point, an offset outside the text, or
+            overlapping edits.
+    """
+    newline = _newline_of(text)
+    result = text
+    for start, end, block in reversed(_spans(text, edits)):  # from the end: offsets stay valid
+        result = result[:start] + _with_newline(block, newline) + result[end:]
+    return result
+
+
+def _first_difference(old: list[str], new: list[str]) -> int:
+    for index, (a, b) in enumerate(zip(old, new, strict=False)):
+        if a != b:
+            return index
+    return min(len(old), len(new))
+
+
+def check_only_docs_changed(old: str, new: str, language: str) -> None:
+    """Raise ``UnsafeEditError`` unless ``new`` differs from ``old`` only in documentation.
+
+    Both texts are reduced to their code tokens (comments and docstrings removed); any other
+    difference, or a ``new`` text that no longer parses, is refused.
+
+    Raises:
+        UnsafeEditError: the code differs, or ``new`` does not parse.
+        ParseError: ``old`` does not parse (nothing can be checked against it).
+    """
+    old_tokens = code_tokens(old, language)
+    try:
+        new_tokens = code_tokens(new, language)
+    except ParseError as exc:
+        raise UnsafeEditError(f"the edited text no longer parses: {exc}") from exc
+    if old_tokens == new_tokens:
+        return
+    index = _first_difference(old_tokens, new_tokens)
+    before = old_tokens[index] if index < len(old_tokens) else "<end of code>"
+    after = new_tokens[index] if index < len(new_tokens) else "<end of code>"
+    raise UnsafeEditError(
+        f"the edit changes code, not only documentation: code token {index} was {before!r},"
+        f" is now {after!r} ({len(old_tokens)} code tokens before, {len(new_tokens)} after)"
+    )
+
+
+def _create_temp(directory: Path, name: str) -> tuple[int, Path]:
+    """A new, empty temp file next to the target; the umask applies as for any new file."""
+    for _ in range(_TEMP_ATTEMPTS):
+        temp = directory / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file in {directory}")
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable (POSIX); platforms that cannot open a directory skip it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_ownership(original: os.stat_result, temp: Path) -> None:
+    """Give the temp file the original's owner and group where allowed (e.g. as root)."""
+    if hasattr(os, "chown"):
+        with contextlib.suppress(OSError):
+            os.chown(temp, original.st_uid, original.st_gid)
+
+
+def atomic_write(
+    path: Path | str, text: str, *, encoding: str = "utf-8", expected: str | None = None
+) -> None:
+    """Replace ``path`` with ``text`` atomically: readers see the old file or the new one.
+
+    The text goes to a temp file in the same directory (written with ``newline=""``, so line
+    endings stay as given), is flushed and fsynced, gets the original file's permission bits
+    (and owner, where allowed), and is renamed over the target with ``os.replace``. A
+    symlink is followed, so the link stays and its target is replaced. When ``expected`` is
+    given, the file is re-read just before the rename and must still equal it. On any error
+    the original is untouched and the temp file is removed.
+
+    Raises:
+        UnsafeEditError: the file no longer equals ``expected``.
+        OSError: the file could not be written.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        original: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        original = None
+    fd, temp = _create_temp(target.parent, target.name)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if original is not None:
+            _copy_ownership(original, temp)
+            os.chmod(temp, stat.S_IMODE(original.st_mode))
+        if expected is not None and _current_text(target, encoding) != expected:
+            raise UnsafeEditError(f"{path} changed on disk since it was read; not written")
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_directory(target.parent)
+
+
+def _current_text(path: Path, encoding: str) -> str | None:
+    """The file's text exactly as stored (no newline translation); None if unreadable."""
+    try:
+        with open(path, encoding=encoding, newline="") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _lines_with_ends(text: str) -> list[str]:
+    """Lines split at ``\n`` only (``str.splitlines`` would also split at form feeds and
+    Unicode separators, which are not line breaks in the file)."""
+    lines = [f"{line}\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    """A ``git diff``-style unified diff of ``old`` -> ``new`` (empty when they are equal)."""
+    lines = difflib.unified_diff(
+        _lines_with_ends(old),
+        _lines_with_ends(new),
+        fromfile=f"a/{path}",
+        tofile=f"b/{path}",
+    )
+    out = []
+    for line in lines:
+        out.append(line)
+        if not line.endswith("\n"):
+            out.append("\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def write_docs(path: Path, original: str, edits: Sequence[tuple[Unit, str]], language: str) -> str:
+    """Apply ``edits`` to ``original``, check that only documentation changed, and write the
+    result to ``path`` if the file still holds ``original``. Returns the new text.
+
+    Raises:
+        ValueError: overlapping or out-of-range edits.
+        UnsafeEditError: the edit changes code, or the file changed since it was read.
+        OSError: the file could not be written.
+    """
+    new = apply_docs(original, edits)
+    check_only_docs_changed(original, new, language)
+    if new != original:
+        atomic_write(path, new, expected=original)
+    return new

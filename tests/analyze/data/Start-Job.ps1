@@ -1,0 +1,3 @@
+param([string] $Name = 'default')
+
+Write-Host "Starting $Name"

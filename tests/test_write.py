@@ -1,0 +1,277 @@
+"""Safe edits: splicing blocks in, refusing code changes, atomic and race-aware writes."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from docroute import write
+from docroute._exceptions import UnsafeEditError
+from docroute.analyze import extract_units
+from docroute.render import render_help
+from docroute.types import DocContent, Insertion, Unit
+from docroute.write import (
+    apply_docs,
+    atomic_write,
+    check_only_docs_changed,
+    unified_diff,
+    write_docs,
+)
+
+PS_SOURCE = """\
+function Get-Thing {
+    param([string]$Name)
+    "thing $Name"
+}
+
+function Set-Thing {
+    param([int]$Size = 3)
+    $Size
+}
+"""
+DOC = DocContent(synopsis="Does the thing.", description="Longer text.")
+
+
+def unit_at(offset: int, replace_end: int | None = None, name: str = "u") -> Unit:
+    return Unit(
+        language="powershell",
+        kind="function",
+        name=name,
+        code="",
+        start_line=1,
+        end_line=1,
+        insertion=Insertion(offset, "", replace_end),
+    )
+
+
+def documented(text: str) -> tuple[list[tuple[Unit, str]], str]:
+    """Help edits for every function of ``text`` and the text with them applied."""
+    edits = []
+    for unit in extract_units(text, "powershell"):
+        assert unit.insertion is not None
+        edits.append((unit, render_help(unit, DOC, indent=unit.insertion.indent)))
+    return edits, apply_docs(text, edits)
+
+
+# -- apply_docs -----------------------------------------------------------------------------
+
+
+def test_apply_inserts_at_offsets_from_the_end_backwards() -> None:
+    text = "line1\nline2\nline3\n"
+    edits = [(unit_at(6, name="a"), "A\n"), (unit_at(12, name="b"), "B\n"), (unit_at(0), "Z\n")]
+    assert apply_docs(text, edits) == "Z\nline1\nA\nline2\nB\nline3\n"
+
+
+def test_apply_replaces_a_range() -> None:
+    text = "keep\n<# old #>\ncode\n"
+    assert apply_docs(text, [(unit_at(5, 15), "<# new #>\n")]) == "keep\n<# new #>\ncode\n"
+
+
+def test_adjacent_edits_are_allowed() -> None:
+    text = "aaaa\nbbbb\n"
+    edits = [(unit_at(0, 5, "a"), "A\n"), (unit_at(5, 10, "b"), "B\n")]
+    assert apply_docs(text, edits) == "A\nB\n"
+
+
+@pytest.mark.parametrize(
+    "spans",
+    [
+        [(0, 6), (3, 8)],  # ranges overlap
+        [(2, None), (0, 6)],  # insertion inside a replaced range
+        [(4, None), (4, None)],  # two insertions at one point: order would be arbitrary
+    ],
+)
+def test_overlapping_edits_are_refused(spans: list[tuple[int, int | None]]) -> None:
+    edits = [(unit_at(start, end, f"u{i}"), "X\n") for i, (start, end) in enumerate(spans)]
+    with pytest.raises(ValueError, match="overlap"):
+        apply_docs("0123456789\n", edits)
+
+
+def test_out_of_range_and_missing_insertions_are_refused() -> None:
+    with pytest.raises(ValueError, match="outside the text"):
+        apply_docs("short\n", [(unit_at(50), "X\n")])
+    no_place = unit_at(0)
+    no_place.insertion = None
+    no_place.skip_reason = "one-line function body"
+    with pytest.raises(ValueError, match="one-line function body"):
+        apply_docs("x\n", [(no_place, "X\n")])
+
+
+def test_crlf_file_gets_crlf_blocks() -> None:
+    text = PS_SOURCE.replace("\n", "\r\n")
+    edits, new = documented(text)
+    assert len(edits) == 2
+    assert "\n" not in new.replace("\r\n", "")  # no bare LF anywhere
+    check_only_docs_changed(text, new, "powershell")
+    assert new.count("<#") == 2
+
+
+def test_lf_file_gets_lf_blocks_even_from_crlf_text() -> None:
+    new = apply_docs("a\nb\n", [(unit_at(2), "X\r\nY\r\n")])
+    assert new == "a\nX\nY\nb\n"
+
+
+# -- check_only_docs_changed ----------------------------------------------------------------
+
+
+def test_documentation_only_change_passes() -> None:
+    _, new = documented(PS_SOURCE)
+    check_only_docs_changed(PS_SOURCE, new, "powershell")
+
+
+def test_changed_code_token_is_caught_with_its_position() -> None:
+    changed = PS_SOURCE.replace("$Size = 3", "$Size = 4")
+    with pytest.raises(UnsafeEditError, match=r"code token \d+ was '3', is now '4'"):
+        check_only_docs_changed(PS_SOURCE, changed, "powershell")
+
+
+def test_help_that_closes_early_is_caught() -> None:
+    broken = PS_SOURCE.replace(
+        "{\n", "{\n    <#\n    .SYNOPSIS\n    a #> Remove-Item x\n    #>\n", 1
+    )
+    with pytest.raises(UnsafeEditError):
+        check_only_docs_changed(PS_SOURCE, broken, "powershell")
+
+
+def test_python_docstring_change_passes_but_code_change_fails() -> None:
+    old = 'def f(x):\n    """Old."""\n    return x\n'
+    check_only_docs_changed(old, 'def f(x):\n    """New\n    text."""\n    return x\n', "python")
+    with pytest.raises(UnsafeEditError, match="changes code"):
+        check_only_docs_changed(old, 'def f(x):\n    """Old."""\n    return -x\n', "python")
+
+
+def test_new_text_that_does_not_parse_is_unsafe() -> None:
+    with pytest.raises(UnsafeEditError, match="no longer parses"):
+        check_only_docs_changed("def f():\n    pass\n", "def f(:\n    pass\n", "python")
+
+
+# -- atomic_write ---------------------------------------------------------------------------
+
+
+def test_atomic_write_keeps_line_endings_and_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "script.ps1"
+    target.write_bytes(b"old\r\n")
+    target.chmod(0o751)
+    atomic_write(target, "new\r\nlines\r\n")
+    assert target.read_bytes() == b"new\r\nlines\r\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o751
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["script.ps1"]
+
+
+def test_atomic_write_creates_a_new_file(tmp_path: Path) -> None:
+    target = tmp_path / "page.md"
+    atomic_write(target, "# Page\n")
+    assert target.read_text(encoding="utf-8") == "# Page\n"
+
+
+def test_atomic_write_follows_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "real.ps1"
+    real.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "link.ps1"
+    link.symlink_to(real)
+    atomic_write(link, "new\n")
+    assert link.is_symlink()
+    assert real.read_text(encoding="utf-8") == "new\n"
+
+
+def test_failed_replace_leaves_original_and_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fake ``os.replace`` stands in for a failing rename: the tests run as root, so a
+    read-only directory would not stop the write."""
+    target = tmp_path / "script.ps1"
+    target.write_text("original\n", encoding="utf-8")
+
+    def failing_replace(src: object, dst: object) -> None:
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(write.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk on fire"):
+        atomic_write(target, "replacement\n")
+    assert target.read_text(encoding="utf-8") == "original\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["script.ps1"]
+
+
+def test_failed_write_leaves_original_and_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "script.ps1"
+    target.write_text("original\n", encoding="utf-8")
+    with pytest.raises(UnicodeEncodeError):
+        atomic_write(target, "lone surrogate \ud800\n")
+    assert target.read_text(encoding="utf-8") == "original\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["script.ps1"]
+
+
+def test_expected_content_guards_the_replace(tmp_path: Path) -> None:
+    target = tmp_path / "script.ps1"
+    target.write_text("changed by someone else\n", encoding="utf-8")
+    with pytest.raises(UnsafeEditError, match="changed on disk"):
+        atomic_write(target, "ours\n", expected="what we read\n")
+    assert target.read_text(encoding="utf-8") == "changed by someone else\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["script.ps1"]
+
+
+# -- unified_diff and write_docs ------------------------------------------------------------
+
+
+def test_unified_diff() -> None:
+    diff = unified_diff("src/a.ps1", "a\nb\n", "a\nX\nb\n")
+    assert diff.splitlines() == [
+        "--- a/src/a.ps1",
+        "+++ b/src/a.ps1",
+        "@@ -1,2 +1,3 @@",
+        " a",
+        "+X",
+        " b",
+    ]
+    assert unified_diff("a.ps1", "same\n", "same\n") == ""
+
+
+def test_unified_diff_marks_a_missing_final_newline() -> None:
+    diff = unified_diff("a.py", "x", "x\ny")
+    assert diff.endswith("+y\n\\ No newline at end of file\n")
+    assert "-x\n\\ No newline at end of file\n" in diff
+
+
+def test_write_docs_writes_checked_text(tmp_path: Path) -> None:
+    target = tmp_path / "Thing.ps1"
+    target.write_text(PS_SOURCE, encoding="utf-8")
+    edits, expected = documented(PS_SOURCE)
+    assert write_docs(target, PS_SOURCE, edits, "powershell") == expected
+    assert target.read_text(encoding="utf-8") == expected
+
+
+def test_write_docs_refuses_a_file_changed_since_it_was_read(tmp_path: Path) -> None:
+    target = tmp_path / "Thing.ps1"
+    target.write_text(PS_SOURCE + "# edited meanwhile\n", encoding="utf-8")
+    edits, _ = documented(PS_SOURCE)
+    with pytest.raises(UnsafeEditError, match="changed on disk"):
+        write_docs(target, PS_SOURCE, edits, "powershell")
+    assert target.read_text(encoding="utf-8").endswith("# edited meanwhile\n")
+
+
+def test_write_docs_refuses_code_changes(tmp_path: Path) -> None:
+    target = tmp_path / "Thing.ps1"
+    target.write_text(PS_SOURCE, encoding="utf-8")
+    sneaky = [(unit_at(0), "Remove-Item C:\\ -Recurse\n")]
+    with pytest.raises(UnsafeEditError):
+        write_docs(target, PS_SOURCE, sneaky, "powershell")
+    assert target.read_text(encoding="utf-8") == PS_SOURCE
+    assert os.listdir(tmp_path) == ["Thing.ps1"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_atomic_write_keeps_the_owner_when_run_as_root(tmp_path: Path) -> None:
+    target = tmp_path / "owned.ps1"
+    target.write_text("old\n", encoding="utf-8")
+    os.chown(target, 1234, 5678)
+    atomic_write(target, "new\n")
+    info = target.stat()
+    assert (info.st_uid, info.st_gid) == (1234, 5678)
+
+
+def test_unified_diff_splits_only_at_line_feeds() -> None:
+    diff = unified_diff("a.py", "x = '\x0c'\r\ny\r\n", "x = '\x0c'\r\nz\r\n")
+    assert diff.split("\n")[3:] == [" x = '\x0c'\r", "-y\r", "+z\r", ""]
