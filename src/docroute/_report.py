@@ -34,10 +34,15 @@ def progress_run(documenter: Documenter, paths: list[Path], console: Console,
 
 
 def print_diffs(result: RunResult, console: Console, write: bool) -> None:
+    """Print each file's diff (or Markdown page): highlighted on a terminal, plain otherwise."""
     for f in result.files:
-        if f.diff and not (write and f.written):
+        if not f.diff or (write and f.written):
+            continue
+        if console.is_terminal:
             lexer = "markdown" if f.output else "diff"
-            console.print(Syntax(f.diff, lexer, theme="ansi_dark", word_wrap=True))
+            console.print(Syntax(f.diff, lexer, theme="ansi_dark"))
+        else:  # piped: exactly the diff, so `docroute doc x | git apply` works
+            console.file.write(f.diff if f.diff.endswith("\n") else f.diff + "\n")
 
 
 def print_summary(result: RunResult, console: Console, missing: int = 0) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -234,7 +234,7 @@ class Documenter:
         edits: list[tuple[Unit, str]] = []
         for unit, doc in done:
             placed = self._placed(unit)
-            block = self._render_inline(placed, doc)
+            block = _separated(text, placed, self._render_inline(placed, doc))
             problem = self._check_edit(text, placed, block)
             if problem:
                 ures = by_name[unit.name]
@@ -310,6 +310,21 @@ class Documenter:
 
 
 def _replace_insertion(unit: Unit, ins: Insertion) -> Unit:
-    from dataclasses import replace
-
     return replace(unit, insertion=ins)
+
+
+def _separated(text: str, unit: Unit, block: str) -> str:
+    """Put a blank line between a PowerShell help block and a comment line right above it.
+
+    PowerShell reads comments on consecutive lines as one block, so help inserted under a plain
+    comment (or under a ``#!`` line) would start with a non-keyword line and be ignored.
+    """
+    ins = unit.insertion
+    if unit.language != "powershell" or ins is None or ins.placement == "inside":
+        return block
+    before = text[: ins.offset].rstrip("\r\n")
+    previous_line = before[before.rfind("\n") + 1 :].strip()
+    if previous_line.startswith("#") or previous_line.endswith("#>"):
+        newline = "\r\n" if "\r\n" in block else "\n"
+        return newline + block
+    return block

@@ -26,37 +26,61 @@ __all__ = ["doc_schema", "parse_doc", "schema_problems"]
 
 # One character that JSON does not escape: what model-written text may contain.
 _CHAR = r'[^"\\\x00-\x1f]'
+_WORD_CHAR = r'[^"\\\x00-\x1f ]'
+_FIRST_WORD = 30  # the first word of a text is at most this long
 
 # (min, max) characters of each text field.
 SYNOPSIS_LEN = (10, 160)
-DESCRIPTION_LEN = (20, 400)
+DESCRIPTION_LEN = (20, 300)
 PARAMETER_LEN = (5, 160)
-RETURNS_LEN = (5, 200)
+RETURNS_LEN = (5, 160)
 EXAMPLE_CODE_LEN = 120  # characters after the command name
-EXAMPLE_TEXT_LEN = (5, 160)
+EXAMPLE_TEXT_LEN = (5, 120)
 
 
 def _prose(limits: tuple[int, int]) -> dict[str, Any]:
-    """A sentence-like string: starts with a capital letter, within ``limits`` characters."""
+    """Sentence-like text: a capital letter, a first word, a space, more words; within ``limits``.
+
+    The space rules out the one-word "descriptions" tiny models like to write (``localhost``,
+    ``C:/Temp``). The pattern bounds the length exactly like ``minLength``/``maxLength``.
+    """
     lo, hi = limits
+    first = _FIRST_WORD - 1  # characters after the capital letter
+    rest = (max(1, lo - 2), hi - 2 - first)
     return {
         "type": "string",
         "minLength": lo,
         "maxLength": hi,
-        "pattern": f"^[A-Z]{_CHAR}{{{lo - 1},{hi - 1}}}$",
+        "pattern": f"^[A-Z]{_WORD_CHAR}{{0,{first}}} {_CHAR}{{{rest[0]},{rest[1]}}}$",
     }
+
+
+def _literal_pattern(text: str) -> str | None:
+    """``text`` as a regex that llama.cpp's converter and Python's ``re`` read alike.
+
+    Special characters go into one-character classes (``[.]``), not backslash escapes:
+    llama.cpp copies ``\\.`` into a GBNF string literal, where it is not a valid escape.
+    None when ``text`` has a character that no pattern here may contain.
+    """
+    if any(c in '"\\^[]' or ord(c) < 0x20 for c in text):
+        return None
+    return "".join(f"[{c}]" if c in ".$*+?(){}|" else c for c in text)
 
 
 def _example_schema(unit: Unit) -> dict[str, Any]:
     """``examples``: one or two calls of the unit, each with a one-sentence description."""
     command = unit.name if unit.kind == "function" else f"./{unit.name}.ps1"
-    code = {
-        "type": "string",
-        "minLength": len(command),
-        "maxLength": len(command) + 1 + EXAMPLE_CODE_LEN,
-        # The example must call the unit: the code starts with its command name.
-        "pattern": f"^{re.escape(command)}( {_CHAR}{{1,{EXAMPLE_CODE_LEN}}})?$",
-    }
+    prefix = _literal_pattern(command)
+    if prefix is None:  # an unusual name: any command line will do
+        code: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": EXAMPLE_CODE_LEN,
+                                "pattern": f"^{_CHAR}{{1,{EXAMPLE_CODE_LEN}}}$"}
+    else:  # the example must call the unit: its code starts with the command
+        code = {
+            "type": "string",
+            "minLength": len(command),
+            "maxLength": len(command) + 1 + EXAMPLE_CODE_LEN,
+            "pattern": f"^{prefix}( {_CHAR}{{1,{EXAMPLE_CODE_LEN}}})?$",
+        }
     item = {
         "type": "object",
         "properties": {"code": code, "description": _prose(EXAMPLE_TEXT_LEN)},

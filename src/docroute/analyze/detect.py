@@ -200,6 +200,7 @@ _M = re.MULTILINE
 # dashes, C preprocessor '#'); each language scores the tokens it owns. A token that several
 # languages share scores for each of them with its own weight.
 _TOKEN = re.compile(r"[$@#]?[A-Za-z_]\w*(?:-[A-Za-z]\w*)*|-[a-z]+")
+# fmt: off
 _KEYWORDS: dict[str, dict[str, float]] = {
     "powershell": {
         "$_": 4, "$psitem": 5, "$psboundparameters": 6, "$pscmdlet": 6, "$psscriptroot": 6,
@@ -263,31 +264,45 @@ _KEYWORDS: dict[str, dict[str, float]] = {
         "unset": 1, "empty": 1, "null": 0.25,
     },
 }
+# fmt: on
 _KEYWORD_INDEX: dict[str, tuple[tuple[str, float], ...]] = {}
 for _lang, _table in _KEYWORDS.items():
     for _tok, _w in _table.items():
         _KEYWORD_INDEX[_tok] = (*_KEYWORD_INDEX.get(_tok, ()), (_lang, float(_w)))
+# fmt: off
 _PS_VERBS = frozenset(
-    "Add Clear Close Copy Enter Exit Find Format Get Hide Join Lock Move New Open Optimize Pop "
-    "Push Redo Remove Rename Reset Resize Search Select Set Show Skip Split Step Switch Undo "
-    "Unlock Watch Connect Disconnect Read Receive Send Write Backup Checkpoint Compare Compress "
-    "Convert ConvertFrom ConvertTo Dismount Edit Expand Export Group Import Initialize Limit "
-    "Merge Mount Out Publish Restore Save Sync Update Approve Assert Build Complete Confirm "
-    "Deny Deploy Disable Enable Install Invoke Register Request Restart Resume Start Stop "
-    "Submit Suspend Uninstall Unregister Wait Debug Measure Repair Resolve Test Trace Block "
-    "Grant Protect Revoke Unblock Unprotect Use ForEach Where Sort Tee".split()
+    [
+        "Add", "Clear", "Close", "Copy", "Enter", "Exit", "Find", "Format", "Get", "Hide", "Join",
+        "Lock", "Move", "New", "Open", "Optimize", "Pop", "Push", "Redo", "Remove", "Rename",
+        "Reset", "Resize", "Search", "Select", "Set", "Show", "Skip", "Split", "Step", "Switch",
+        "Undo", "Unlock", "Watch", "Connect", "Disconnect", "Read", "Receive", "Send", "Write",
+        "Backup", "Checkpoint", "Compare", "Compress", "Convert", "ConvertFrom", "ConvertTo",
+        "Dismount", "Edit", "Expand", "Export", "Group", "Import", "Initialize", "Limit", "Merge",
+        "Mount", "Out", "Publish", "Restore", "Save", "Sync", "Update", "Approve", "Assert",
+        "Build", "Complete", "Confirm", "Deny", "Deploy", "Disable", "Enable", "Install", "Invoke",
+        "Register", "Request", "Restart", "Resume", "Start", "Stop", "Submit", "Suspend",
+        "Uninstall", "Unregister", "Wait", "Debug", "Measure", "Repair", "Resolve", "Test",
+        "Trace", "Block", "Grant", "Protect", "Revoke", "Unblock", "Unprotect", "Use", "ForEach",
+        "Where", "Sort", "Tee"
+    ]
 )
+# fmt: on
 # English function words that no programming language here uses as a keyword.
+# fmt: off
 _STOPWORDS = frozenset(
     w
-    for base in (
-        "the a an of to that be are was were it its which by on at you your we our can will "
-        "would should may must has have had been there their they them than these those such "
-        "into also when only more most other some what how about but so does being here after "
-        "before because over he she his her who why very many much each our us i my"
-    ).split()
+    for base in [
+        "the", "a", "an", "of", "to", "that", "be", "are", "was", "were", "it", "its", "which",
+        "by", "on", "at", "you", "your", "we", "our", "can", "will", "would", "should", "may",
+        "must", "has", "have", "had", "been", "there", "their", "they", "them", "than", "these",
+        "those", "such", "into", "also", "when", "only", "more", "most", "other", "some", "what",
+        "how", "about", "but", "so", "does", "being", "here", "after", "before", "because", "over",
+        "he", "she", "his", "her", "who", "why", "very", "many", "much", "each", "our", "us", "i",
+        "my"
+    ]
     for w in (base, base.capitalize())
 )
+# fmt: on
 
 # --- content cues: syntax -----------------------------------------------------------------
 # Every pattern starts with a literal, so the regex engine skips ahead with a fast prefix search:
@@ -344,8 +359,15 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], float, str], ...] = (
     ("cpp", re.compile(r"include\s*<[\w/]+>"), 8.0, "#include <cname>"),
     ("cpp", re.compile(r"template\s*<"), 3.0, "template<>"),
     ("java", re.compile(r"package [\w.]+;"), 6.0, "package x.y;"),
-    ("typescript", re.compile(r": (?:string|number|boolean|void|any|unknown|never)(?:\[\])?"
-                              r"[ \t]*[;,)=|>{]"), 3.0, "x: T annotation"),
+    (
+        "typescript",
+        re.compile(
+            r": (?:string|number|boolean|void|any|unknown|never)(?:\[\])?"
+            r"[ \t]*[;,)=|>{]"
+        ),
+        3.0,
+        "x: T annotation",
+    ),
     ("typescript", re.compile(r"interface [A-Z]\w*(?:<[^>\n]*>)? ?\{"), 3.0, "interface X {"),
     ("typescript", re.compile(r"type [A-Z]\w*(?:<[^>\n]*>)? ?="), 3.0, "type X ="),
     ("javascript", re.compile(r"\"use strict\""), 4.0, "'use strict'"),
@@ -436,7 +458,9 @@ _FENCED_BLOCK = re.compile(r"^[ \t]{0,3}(```|~~~)[^\n]*\n[\s\S]*?^[ \t]{0,3}\1[ 
 # so that runs of '# comment' lines in shell or Python do not look like Markdown.
 _MD_HEADING = re.compile(r"\n[ \t]*\n#{1,6}[ \t]+\S[^\n]*(?:\n(?![ \t]*#)|\Z)")
 _MD_SETEXT = re.compile(r"\n(?:={3,}|-{3,})[ \t]*(?=\n|\Z)")
-_MD_LINK = re.compile(r"\[[^\]\n]+\]\((?:https?://|\.{0,2}/|#|[\w-]+\.(?:md|html|png|svg))[^)\s]*\)")
+_MD_LINK = re.compile(
+    r"\[[^\]\n]+\]\((?:https?://|\.{0,2}/|#|[\w-]+\.(?:md|html|png|svg))[^)\s]*\)"
+)
 _MD_LIST = re.compile(r"\n(?:[-*+]|\d+\.)[ \t]+\S")
 _CODE_SYMBOLS = "{};=$"
 # Comments and docstrings: prose inside code, left out when measuring prose evidence.
@@ -450,7 +474,9 @@ _LINE_COMMENTS = re.compile(
 )
 _XML = re.compile(r"\s*(?:<\?xml\b|<!DOCTYPE\s|<!--|<[A-Za-z][\w:.-]*(?:\s[^>]*)?>)")
 _XML_CLOSE = re.compile(r"</[A-Za-z][\w:.-]*>\s*(?:<!--[\s\S]*?-->\s*)*\Z")
-_YAML_KEY = re.compile(r"^[ \t]*(?:-[ \t]+)?[\w.\"'/$-]+:(?:[ \t]+[^\s{(;][^\n]*[^,;{(\s])?[ \t]*$", _M)
+_YAML_KEY = re.compile(
+    r"^[ \t]*(?:-[ \t]+)?[\w.\"'/$-]+:(?:[ \t]+[^\s{(;][^\n]*[^,;{(\s])?[ \t]*$", _M
+)
 _YAML_ITEM = re.compile(r"^[ \t]*-[ \t]+\S[^\n]*$", _M)
 _STRUCTURAL_LINE = re.compile(r"^[ \t]*[^\s#;]", _M)
 _INI_SECTION = re.compile(r"^\s*\[[^\[\]\n]+\]\s*$", _M)
@@ -476,8 +502,10 @@ def _config_language(sample: str) -> tuple[str | None, str, bool]:
     head, tail = stripped[0], sample.rstrip()[-1:]
     if head in "{[" and tail in "}]" and ('":' in sample or stripped[1:].lstrip()[:1] in '{["'):
         return "json", "a JSON object/array from start to end", True
-    if head == "<" and _XML.match(sample) and (
-        stripped.startswith("<?xml") or _XML_CLOSE.search(sample[-4000:])
+    if (
+        head == "<"
+        and _XML.match(sample)
+        and (stripped.startswith("<?xml") or _XML_CLOSE.search(sample[-4000:]))
     ):
         return "xml", "XML declaration/root element", True
     if not _CONFIG_FIRST_LINE.match(_first_structural_line(sample)):
@@ -493,8 +521,11 @@ def _config_language(sample: str) -> tuple[str | None, str, bool]:
             return "toml", f"{sections} [tables], {key_eq} key = value lines, values typed", False
         return "ini", f"{sections} [sections], {key_eq} key=value lines, values untyped", False
     first = _STRUCTURAL_LINE.search(sample)
-    if first is not None and (_YAML_KEY.match(sample, first.start()) or stripped.startswith("---")
-                              or _YAML_ITEM.match(sample, first.start())):
+    if first is not None and (
+        _YAML_KEY.match(sample, first.start())
+        or stripped.startswith("---")
+        or _YAML_ITEM.match(sample, first.start())
+    ):
         keys = _count(_YAML_KEY, sample, 100_000)
         items = _count(_YAML_ITEM, sample, 100_000)
         if keys >= 3 and keys + items >= 0.3 * structural:
@@ -590,6 +621,13 @@ def _detect_content(sample: str, text: str) -> Detection:
     md_score, md_specific, md_blocks, md_reasons = _markdown_score(sample)
     # Code inside fenced blocks is an example in a document, not the document's language.
     code_sample = _FENCED_BLOCK.sub("", sample) if md_blocks else sample
+    if not md_blocks and len(text) > len(sample):
+        later = _fenced_blocks(text)  # a long document's first fence may come after the sample
+        if later:
+            md_blocks = later
+            md_specific += 4.0 * min(later, 2)
+            md_score += 4.0 * min(later, 2)
+            md_reasons.append(f"{later} fenced code blocks after the first {len(sample)} chars")
     ev = _evidence(code_sample)
     ranked = sorted(ev.scores.items(), key=lambda kv: kv[1], reverse=True)
     best_lang, best = ranked[0] if ranked else (None, 0.0)
@@ -615,7 +653,7 @@ def _detect_content(sample: str, text: str) -> Detection:
     code_why = f"best code cue score {best:.1f}" + (f" ({best_lang})" if best_lang else "")
     prose_why = f"English function words {share:.0%} of {words} words, symbols {symbols:.3f}"
     if md_specific >= _MIN_MARKDOWN_SCORE:
-        kind: ContentKind = "mixed" if md_blocks or _fenced_blocks(text) else "prose"
+        kind: ContentKind = "mixed" if md_blocks else "prose"
         why = f"Markdown ({', '.join(md_reasons)})"
         return Detection(kind, "markdown", _margin(prose, best), (why, prose_why, code_why))
     return Detection("prose", "text", _margin(prose + 1.0, best), (prose_why, code_why))

@@ -28,6 +28,7 @@ context when a request names none; 2048), ``prompt_style``, ``repeat_penalty`` (
 
 from __future__ import annotations
 
+import atexit
 import collections
 import ctypes
 import importlib.util
@@ -36,6 +37,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +51,7 @@ from .._exceptions import (
     ConfigError,
     ContextOverflowError,
     DocrouteError,
+    PromptTruncated,
 )
 from ..config import ModelConfig
 from ._base import Generation, GenerationRequest, ModelStatus
@@ -102,6 +105,7 @@ def _llama_cpp() -> ModuleType:
 
             llama_cpp.llama_log_set(_on_log, ctypes.c_void_p(0))
             _log_callback = _on_log
+            atexit.register(_close_all)
     return llama_cpp
 
 
@@ -145,6 +149,21 @@ def _llama_errors(model: str, action: str) -> Iterator[None]:
 
 _vocabs: dict[Path, Llama] = {}
 _vocab_lock = threading.Lock()
+_backends: weakref.WeakSet[LlamaCppBackend] = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    """Free every model at exit, while ``llama_cpp`` still exists.
+
+    Left to the garbage collector at interpreter shutdown, ``Llama.__del__`` runs after
+    ``llama_cpp``'s globals are gone and prints a traceback.
+    """
+    for backend in list(_backends):
+        backend.unload()
+    with _vocab_lock:
+        for vocab in _vocabs.values():
+            vocab.close()
+        _vocabs.clear()
 
 
 def _vocab_model(path: Path, model: str) -> Llama:
@@ -178,14 +197,20 @@ class LlamaCppBackend:
         self.cfg = cfg
         self.max_context = cfg.max_context
         self.prompt_style: str = style
-        self.n_threads = int(cfg.options.get("n_threads") or os.cpu_count() or 1)
-        self.default_n_ctx = int(cfg.options.get("n_ctx") or min(DEFAULT_N_CTX, cfg.max_context))
-        self.repeat_penalty = float(cfg.options.get("repeat_penalty", 1.1))
+        try:
+            self.n_threads = int(cfg.options.get("n_threads") or os.cpu_count() or 1)
+            self.default_n_ctx = int(cfg.options.get("n_ctx")
+                                     or min(DEFAULT_N_CTX, cfg.max_context))
+            self.repeat_penalty = float(cfg.options.get("repeat_penalty", 1.1))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"models.{name}.options: {exc}") from exc
         self._llm: Llama | None = None
+        self._n_ctx: int | None = None  # the n_ctx asked for (llama.cpp rounds it up)
         self._lock = threading.Lock()
         self._grammars: collections.OrderedDict[str, LlamaGrammar] = collections.OrderedDict()
         self._grammar_lock = threading.Lock()
         self._formatter: Any = None
+        _backends.add(self)
 
     def __repr__(self) -> str:
         return f"LlamaCppBackend({self.name!r}, model={self.cfg.model!r})"
@@ -234,6 +259,9 @@ class LlamaCppBackend:
             raise BackendTimeout(f"{self.name}: no answer within {request.timeout_s:g} s",
                                  model=self.name)
         usage = out["usage"]
+        if int(usage["prompt_tokens"]) != len(prompt):
+            raise PromptTruncated(f"{self.name}: llama.cpp evaluated {usage['prompt_tokens']} "
+                                  f"of {len(prompt)} prompt tokens", model=self.name)
         return Generation(
             text=out["choices"][0]["text"],
             model=self.name,
@@ -254,15 +282,14 @@ class LlamaCppBackend:
 
     def loaded_context(self) -> int | None:
         """The ``n_ctx`` the model is loaded with, or None when it is not loaded."""
-        llm = self._llm
-        return llm.n_ctx() if llm is not None else None
+        return self._n_ctx if self._llm is not None else None
 
     def unload(self) -> None:
         """Free the model's memory; the next ``generate`` loads it again."""
         with self._lock:
             if self._llm is not None:
                 self._llm.close()
-                self._llm = None
+                self._llm, self._n_ctx = None, None
 
     def uses_chat_template(self) -> bool:
         """True when prompts go through the GGUF's chat template, False for completion style."""
@@ -342,13 +369,13 @@ class LlamaCppBackend:
 
     def _ensure_loaded(self, n_ctx: int) -> tuple[Llama, float]:
         """The model loaded with ``n_ctx`` and the ms spent loading it (0 when reused)."""
-        if self._llm is not None and self._llm.n_ctx() == n_ctx:
+        if self._llm is not None and self._n_ctx == n_ctx:
             return self._llm, 0.0
         llama_cpp = _llama_cpp()
         path = self.model_path()
         if self._llm is not None:
             self._llm.close()  # free the old context before allocating the new one
-            self._llm = None
+            self._llm, self._n_ctx = None, None
         start = time.perf_counter()
         with _llama_errors(self.name, f"loading {path.name} with n_ctx={n_ctx}"):
             self._llm = llama_cpp.Llama(
@@ -359,6 +386,7 @@ class LlamaCppBackend:
                 seed=0,
                 verbose=False,
             )
+        self._n_ctx = n_ctx
         return self._llm, (time.perf_counter() - start) * 1000
 
     def _complete(
@@ -384,6 +412,10 @@ class LlamaCppBackend:
             return timed_out
 
         with _llama_errors(self.name, "generating"):
+            # Evaluate the whole prompt every time: reusing a cached prefix evaluates the rest in
+            # different batches, which changes the logits slightly, so the same seed would not
+            # give the same text.
+            llm.reset()
             out = llm.create_completion(
                 prompt=prompt,
                 max_tokens=request.max_tokens,

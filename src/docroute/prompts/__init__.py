@@ -32,14 +32,14 @@ _SEPARATOR = "\n---\n"
 
 # What each JSON key must hold. ``{name}`` is the unit's name, ``{params}`` its parameters.
 _FIELD_HINTS: dict[str, str] = {
-    "synopsis": "one sentence that says what {name} does, starting with a verb",
-    "description": "two or three sentences: what {name} does and how",
-    "parameters": "one sentence for each parameter: {params}",
-    "returns": "one sentence: what {name} returns",
-    "inputs": "one sentence: what {name} accepts from the pipeline",
-    "examples": "one command that calls {command}, with one sentence on what it does",
+    "synopsis": "what it does, one sentence",
+    "description": "how it works, two or three sentences",
+    "parameters": "one sentence about each of: {params}",
+    "returns": "what it returns",
+    "inputs": "what it accepts from the pipeline",
+    "examples": "a command that calls {command}, and what that command does",
 }
-_RETURNS_POWERSHELL = "one sentence: what {name} writes to the pipeline"
+_RETURNS_POWERSHELL = "what it writes to the pipeline"
 # Text that JSON would have to escape is not allowed by the schema: say so up front.
 _TEXT_RULE = "Write plain text: no double quotes and no backslashes (use ' and /)."
 
@@ -125,7 +125,7 @@ def _fields(unit: Unit) -> str:
         hint = _FIELD_HINTS[key]
         if key == "returns" and unit.language == "powershell":
             hint = _RETURNS_POWERSHELL
-        lines.append(f"- {key}: {hint.format(**values)}")
+        lines.append(f"{key} ({hint.format(**values)})")
     return "\n".join([*lines, _TEXT_RULE])
 
 

@@ -1,0 +1,276 @@
+"""Content kind and language detection, on real files of this machine and realistic snippets."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from docroute.analyze.detect import Detection, detect, language_from_path
+
+REPO = Path(__file__).resolve().parents[2]
+PESTER = REPO.parent / "shared/datasets/powershell-help/pester.jsonl"
+STDLIB = Path(sys.base_prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+VENV_BIN = Path(sys.executable).parent
+
+CSHARP = """\
+using System;
+using System.Collections.Generic;
+
+namespace Inventory.Services
+{
+    public sealed class ItemStore
+    {
+        private readonly Dictionary<string, Item> _items = new();
+        public int Count { get; private set; }
+
+        public async Task<Item?> FindAsync(string name)
+        {
+            if (string.IsNullOrEmpty(name)) throw new ArgumentException(nameof(name));
+            await Task.Yield();
+            return _items.TryGetValue(name, out var item) ? item : null;
+        }
+    }
+}
+"""
+TYPESCRIPT = """\
+import type { Request } from "./http";
+
+export interface Item {
+  name: string;
+  owner?: string;
+}
+
+export function findItem(items: Item[], name: string): Item | undefined {
+  const wanted = name.toLowerCase();
+  return items.find((item) => item.name.toLowerCase() === wanted);
+}
+"""
+JAVA = """\
+package org.example.inventory;
+
+import java.util.List;
+import java.util.Objects;
+
+public final class ItemStore {
+    private final List<Item> items;
+
+    public ItemStore(List<Item> items) {
+        this.items = Objects.requireNonNull(items);
+    }
+
+    @Override
+    public String toString() {
+        return "ItemStore" + items;
+    }
+}
+"""
+PHP = """\
+<?php
+namespace App\\Inventory;
+
+class ItemStore
+{
+    private array $items = [];
+
+    public function find(string $name): ?Item
+    {
+        foreach ($this->items as $item) {
+            if ($item->name === $name) {
+                return $item;
+            }
+        }
+        return null;
+    }
+}
+"""
+CPP = """\
+#include <vector>
+#include <string>
+
+namespace inventory {
+
+template <typename T>
+class Store {
+public:
+    explicit Store(std::vector<T> items) : items_(std::move(items)) {}
+    const T* find(const std::string& name) const noexcept;
+private:
+    std::vector<T> items_;
+};
+
+}  // namespace inventory
+"""
+C = """\
+#ifndef INVENTORY_H
+#define INVENTORY_H
+
+#include <stddef.h>
+
+typedef struct item {
+    char name[64];
+    unsigned int count;
+} item_t;
+
+extern item_t *find_item(item_t *items, size_t n, const char *name);
+
+#endif
+"""
+JAVASCRIPT = """\
+'use strict'
+const fs = require('fs')
+
+function readItems (path) {
+  const text = fs.readFileSync(path, 'utf8')
+  return text.split('\\n').filter((line) => line !== '')
+}
+
+module.exports = { readItems }
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "language"),
+    [
+        ("Deploy-Site.ps1", "powershell"),
+        ("Backup.psm1", "powershell"),
+        ("shapes.py", "python"),
+        ("Program.cs", "csharp"),
+        ("index.ts", "typescript"),
+        ("index.mjs", "javascript"),
+        ("Item.java", "java"),
+        ("store.cpp", "cpp"),
+        ("store.c", "c"),
+        ("index.php", "php"),
+        ("build.sh", "bash"),
+        ("README.md", "markdown"),
+        ("notes.txt", "text"),
+        ("docroute.toml", "toml"),
+        ("config.yml", "yaml"),
+    ],
+)
+def test_the_file_name_decides_when_it_can(name: str, language: str) -> None:
+    assert language_from_path(Path(name)) == language
+    assert detect("x = 1\n", Path(name)).language == language
+
+
+def test_a_header_is_c_or_cpp_by_its_content() -> None:
+    assert detect(C, Path("inventory.h")).language == "c"
+    assert detect(CPP, Path("store.h")).language == "cpp"
+
+
+@pytest.mark.parametrize(
+    ("first_line", "language"),
+    [
+        ("#!/bin/sh", "bash"),
+        ("#!/usr/bin/env bash", "bash"),
+        ("#!/usr/bin/env python3", "python"),
+        ("#!/usr/bin/env pwsh", "powershell"),
+        ("#!/usr/bin/env node", "javascript"),
+    ],
+)
+def test_a_shebang_names_the_interpreter(first_line: str, language: str) -> None:
+    found = detect(f"{first_line}\necho hello\n")
+    assert (found.kind, found.language) == ("code", language)
+    assert "shebang" in found.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        (CSHARP, "csharp"),
+        (TYPESCRIPT, "typescript"),
+        (JAVA, "java"),
+        (PHP, "php"),
+        (CPP, "cpp"),
+        (C, "c"),
+        (JAVASCRIPT, "javascript"),
+    ],
+)
+def test_snippets_without_a_name_are_recognised_by_content(text: str, language: str) -> None:
+    found = detect(text)
+    assert (found.kind, found.language) == ("code", language), found.reasons
+
+
+def test_real_files_without_a_name() -> None:
+    cases = {
+        STDLIB / "json" / "__init__.py": "python",
+        STDLIB / "venv" / "scripts" / "common" / "Activate.ps1": "powershell",
+        VENV_BIN / "activate": "bash",
+        REPO / "tests" / "analyze" / "data" / "shapes.py": "python",
+    }
+    for path, language in cases.items():
+        if not path.is_file():
+            pytest.skip(f"{path} is missing")
+        found = detect(path.read_text(encoding="utf-8"))
+        assert (found.kind, found.language) == ("code", language), (path, found.reasons)
+
+
+def test_pester_functions_are_powershell_by_content_alone() -> None:
+    if not PESTER.is_file():
+        pytest.skip(f"{PESTER} is missing")
+    records = [json.loads(line) for line in PESTER.read_text(encoding="utf-8").splitlines()]
+    wrong = [r["name"] for r in records if detect(r["code"]).language != "powershell"]
+    assert len(wrong) <= 0.02 * len(records), wrong
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Write a user guide for the inventory tool",
+        "Explain to a manager what our deployment process does and why it matters.",
+        "Please describe the release checklist in plain English.",
+    ],
+)
+def test_chat_requests_are_prose(request_text: str) -> None:
+    found = detect(request_text)
+    assert (found.kind, found.language) == ("prose", "text")
+
+
+def test_markdown_with_fenced_code_is_mixed_and_without_is_prose() -> None:
+    doc = "# Inventory\n\nTrack assets in a CSV file.\n\n## Usage\n\nSee [a guide](docs/a.md).\n"
+    fenced = doc + "\n```powershell\nGet-InventoryItem -Name 'X1*'\n```\n"
+    assert (detect(doc).kind, detect(doc).language) == ("prose", "markdown")
+    assert (detect(fenced).kind, detect(fenced).language) == ("mixed", "markdown")
+    # the code in the fence is an example, not the document's language
+    assert detect(fenced + fenced.replace("#", "##")).language == "markdown"
+
+
+def test_a_fence_after_the_sample_still_makes_a_long_document_mixed() -> None:
+    long_doc = "# Changelog\n\n" + "- fixed a bug in the parser\n" * 2000
+    long_doc += "\n```sh\nmake test\n```\n"
+    assert len(long_doc) > 20_000
+    assert detect(long_doc, Path("CHANGELOG.md")).kind == "mixed"
+    assert detect(long_doc).kind == "mixed"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ('{\n  "name": "docroute",\n  "version": "0.1.0"\n}\n', "json"),
+        ("<?xml version='1.0'?>\n<project><name>docroute</name></project>\n", "xml"),
+        ("name: docroute\nversion: 0.1.0\ndependencies:\n  - rich\n  - pydantic\n", "yaml"),
+        (
+            '[project]\nname = "docroute"\nversion = "0.1.0"\n\n[tool.ruff]\nline-length = 100\n',
+            "toml",
+        ),
+        ("[server]\nhost=localhost\nport=8080\n; comment\n[client]\nretries=3\n", "ini"),
+    ],
+)
+def test_config_and_data_formats(text: str, language: str) -> None:
+    found = detect(text)
+    assert (found.kind, found.language) == ("config", language)
+
+
+def test_detection_is_explained_and_serialisable() -> None:
+    found = detect(CSHARP)
+    assert isinstance(found, Detection)
+    assert 0.5 <= found.confidence <= 0.99
+    assert any("csharp cues" in r for r in found.reasons)
+    assert json.loads(json.dumps(found.to_dict()))["language"] == "csharp"
+
+
+def test_empty_input_is_prose() -> None:
+    assert detect("   \n").kind == "prose"

@@ -1,0 +1,151 @@
+"""The cascade's cheap checks, on real units and on the Pester project's own help."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from docroute.analyze import extract_units
+from docroute.route import cascade_checks
+from docroute.route.checks import repeats_name
+from docroute.types import DocContent, Example, Unit
+
+REPO = Path(__file__).resolve().parents[2]
+PESTER = REPO.parent / "shared/datasets/powershell-help/pester.jsonl"
+INVENTORY = REPO / "examples/InventoryTools/InventoryTools.psm1"
+SHAPES = REPO / "tests/analyze/data/shapes.py"
+
+
+@pytest.fixture(scope="module")
+def get_item() -> Unit:
+    units = extract_units(INVENTORY.read_text(encoding="utf-8"), "powershell", INVENTORY)
+    return next(u for u in units if u.name == "Get-InventoryItem")
+
+
+@pytest.fixture(scope="module")
+def from_diameter() -> Unit:
+    units = extract_units(SHAPES.read_text(encoding="utf-8"), "python", SHAPES)
+    return next(u for u in units if u.name == "Circle.from_diameter")
+
+
+def good_doc() -> DocContent:
+    return DocContent(
+        synopsis="Lists inventory items from the CSV inventory file.",
+        description=(
+            "Reads the inventory CSV and returns the items whose name matches the Name "
+            "pattern, optionally only those of one category. Returns nothing when the file "
+            "does not exist."
+        ),
+        parameters={
+            "Name": "Wildcard pattern that item names must match; every item by default.",
+            "Category": "Only return items of this hardware category, such as Laptop.",
+            "Path": "The inventory CSV file to read instead of the module's default file.",
+        },
+        returns="One object per matching row of the inventory.",
+        examples=[
+            Example(
+                code="Get-InventoryItem -Name 'X1*' -Category Laptop",
+                description="Lists the laptops whose name starts with X1.",
+            ),
+            Example(
+                code="PS C:\\> Get-InventoryItem -Cat Phone | Select-Object -First 1",
+                description="Shows the first phone; -Cat is an unambiguous prefix.",
+            ),
+        ],
+    )
+
+
+def test_good_documentation_passes(get_item: Unit) -> None:
+    assert cascade_checks(get_item, good_doc()) == []
+
+
+def test_a_missing_and_an_invented_parameter_are_found(get_item: Unit) -> None:
+    doc = good_doc()
+    doc.parameters.pop("Path")
+    doc.parameters["Owner"] = "The person the item is assigned to."
+    problems = cascade_checks(get_item, doc)
+    assert "parameter Path is not described" in problems
+    assert "describes parameter Owner, which the code does not declare" in problems
+
+
+def test_a_description_that_repeats_the_name_is_found(get_item: Unit) -> None:
+    doc = good_doc()
+    doc.parameters["Category"] = "The category."
+    doc.synopsis = "Get inventory item."
+    problems = cascade_checks(get_item, doc)
+    assert any(p.startswith("parameter Category: description") for p in problems)
+    assert any(p.startswith("synopsis is trivial") for p in problems)
+    assert repeats_name("ComputerName", "The computer name.")
+    assert not repeats_name("ComputerName", "The computer to connect to.")
+
+
+def test_examples_must_parse_and_pass_declared_parameters(get_item: Unit) -> None:
+    doc = good_doc()
+    doc.examples = [
+        Example(code="Get-InventoryItem -Name 'X1*' -Owner me", description="Finds my items."),
+        Example(code="Get-InventoryItem -Name (", description="Broken on purpose here."),
+        Example(code="Get-ChildItem -Path C:\\", description="Lists the root folder."),
+    ]
+    problems = cascade_checks(get_item, doc)
+    assert "example 1 passes -Owner, which Get-InventoryItem does not declare" in problems
+    assert any(p.startswith("example 2 does not parse") for p in problems)
+    assert "example 3 does not call Get-InventoryItem" in problems
+
+
+def test_identifiers_the_code_lacks_are_found(get_item: Unit) -> None:
+    doc = good_doc()
+    doc.description += " It caches results in $ItemCache and honours -Recurse and `Sort-Item`."
+    problems = cascade_checks(get_item, doc)
+    assert "description mentions $ItemCache, which does not occur in the code" in problems
+    assert "description mentions -Recurse, which does not occur in the code" in problems
+    assert "description mentions `Sort-Item`, which does not occur in the code" in problems
+    doc = good_doc()
+    doc.notes = "Uses $Path, $_ and `Import-Csv`; pass -Verbose to see more."
+    assert cascade_checks(get_item, doc) == []
+
+
+def test_python_examples_are_checked_with_ast(from_diameter: Unit) -> None:
+    doc = DocContent(
+        synopsis="Builds a circle from its diameter.",
+        description="Halves the diameter to get the radius and labels the new circle.",
+        parameters={
+            "diameter": "Width of the circle through its centre, in metres.",
+            "label": "Optional text shown next to the circle when it is drawn.",
+        },
+        returns="A new circle with half the diameter as its radius.",
+        examples=[
+            Example(code=">>> Circle.from_diameter(2.0, label='wheel')", description="Wheel."),
+        ],
+    )
+    assert [p for p in cascade_checks(from_diameter, doc) if "example" in p] == [
+        "example 1: description is trivial: 'Wheel.'"
+    ]
+    doc.examples = [
+        Example(code="Circle.from_diameter(2.0, colour='red')", description="A red circle."),
+        Example(code="Circle.from_diameter(2.0,", description="Broken on purpose here."),
+    ]
+    problems = cascade_checks(from_diameter, doc)
+    assert "example 1 passes colour=, which from_diameter does not declare" in problems
+    assert any(p.startswith("example 2 does not parse") for p in problems)
+
+
+def test_the_pester_help_is_checked_and_its_undocumented_parameters_found() -> None:
+    if not PESTER.is_file():
+        pytest.skip(f"{PESTER} is missing")
+    records = [json.loads(line) for line in PESTER.read_text(encoding="utf-8").splitlines()]
+    for record in records:
+        unit = next(u for u in extract_units(record["code"], "powershell") if u.parent is None)
+        ref = record["reference"]
+        doc = DocContent(
+            synopsis=ref["synopsis"] or "-",
+            description=ref["description"] or "-",
+            parameters=ref["parameters"],
+            returns=ref["outputs"],
+        )
+        problems = cascade_checks(unit, doc)
+        declared = {p.lower() for p in record["params"]}
+        undocumented = declared - {p.lower() for p in ref["parameters"]}
+        flagged = {p.split()[1].lower() for p in problems if p.endswith("is not described")}
+        assert flagged == undocumented, record["name"]

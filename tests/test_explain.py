@@ -1,0 +1,71 @@
+"""``explain``: the profile, features, decision, bucket and chain, as data and as text."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from docroute.config import ContextConfig, default_config
+from docroute.explain import Explanation, explain
+
+REPO = Path(__file__).resolve().parents[1]
+INVENTORY = REPO / "examples/InventoryTools/InventoryTools.psm1"
+
+
+def _text(explanation: Explanation, details: bool = True) -> str:
+    out = io.StringIO()
+    explanation.render(Console(file=out, width=120, color_system=None), details=details)
+    return out.getvalue()
+
+
+def test_a_source_file_is_explained_unit_by_unit() -> None:
+    result = explain(INVENTORY, default_config(), policy="cascade")
+    assert result.policy == "cascade"
+    assert result.whole.profile.language == "powershell"
+    assert [u.label for u in result.units] == [
+        "Get-InventoryItem",
+        "Add-InventoryItem",
+        "Remove-InventoryItem",
+        "Get-InventoryReport",
+    ]
+    first = result.units[0]
+    assert first.lines == (6, 28)
+    assert first.decision is not None and first.decision.model == "smollm2-135m"
+    assert first.decision.escalation == ("gemma3-270m",)
+
+
+def test_the_json_form_has_everything_behind_the_decision() -> None:
+    data = json.loads(json.dumps(explain(INVENTORY, default_config()).to_dict()))
+    unit = data["units"][3]
+    assert unit["profile"]["task_type"] == "function_reference"
+    assert set(unit["profile"]["features"]) >= {"tokens", "cyclomatic", "max_nesting", "params"}
+    assert unit["decision"]["chain"] == ["smollm2-135m", "gemma3-270m"]
+    assert unit["decision"]["context"]["n_ctx"] in (1024, 4096)
+    assert data["thresholds"]["cyclomatic"] == [6, 15]
+
+
+def test_the_rendering_shows_model_bucket_chain_and_reasons() -> None:
+    text = _text(explain(INVENTORY, default_config(), policy="complexity"))
+    assert "model smollm2-135m" in text
+    assert "fallback chain: smollm2-135m -> gemma3-270m" in text
+    assert "complexity score" in text and "reload: cold" in text
+    assert "Get-InventoryReport" in text
+
+
+def test_a_chat_request_is_explained() -> None:
+    result = explain("Write a user guide for the InventoryTools module", default_config())
+    assert (result.whole.profile.task_type, result.units) == ("user_guide", ())
+    assert "user_guide" in _text(result)
+
+
+def test_a_task_no_model_can_hold_is_reported_not_raised() -> None:
+    config = default_config().model_copy(
+        update={"context": ContextConfig(buckets=[256], output_tokens=128)}
+    )
+    result = explain(INVENTORY, config)
+    assert result.whole.decision is None
+    assert result.whole.error is not None and "does not fit" in result.whole.error
+    assert "not routable" in _text(result, details=False)
