@@ -113,100 +113,63 @@ def _entry(path: str, language: str, kind: str, source: str, **extra: object) ->
     }
 
 
+_Source = tuple[str, int, str, str, Callable[[], list[Path]]]
+
+
+def _sources() -> list[_Source]:
+    """(source name, files to sample, language label, kind label, where to find them)."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    stdlib = Path(sys.base_prefix) / "lib" / version
+    npm = Path("/usr/lib/node_modules/npm")
+    gsdk = Path("/usr/lib/google-cloud-sdk")
+    usr_include = Path("/usr/include")
+    php = gsdk / "platform/google_appengine/php"
+    doc = Path("/usr/share/doc")
+    # fmt: off
+    return [
+        ("python-stdlib", 60, "python", "code",
+         lambda: [p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts]),
+        ("usr-bin-etc-shell", 50, "bash", "code", _shell_scripts),
+        ("usr-include", 45, "c", "code",
+         lambda: [p for d in ("", "sys", "linux") for p in (usr_include / d).glob("*.h")]),
+        ("libstdc++", 35, "cpp", "code",
+         lambda: [p for p in (usr_include / "c++").rglob("*")
+                  if p.is_file() and p.suffix in ("", ".h", ".tcc", ".hpp")]),
+        ("npm-node_modules", 50, "javascript", "code",
+         lambda: [p for p in npm.rglob("*.js") if ".min." not in p.name]),
+        ("readme-md", 45, "markdown", "markdown?",
+         lambda: [p for p in npm.rglob("*.md") if p.stem.lower() == "readme"]
+         + list(doc.rglob("*.md"))),
+        ("licenses-readme", 30, "text?", "prose",
+         lambda: list(Path("/usr/share/common-licenses").iterdir())
+         + [p for p in doc.rglob("README*") if p.suffix in ("", ".Debian")]),
+        ("php-sdk", 30, "php", "code", lambda: list(php.rglob("*.php"))),
+        ("node-gyp", 5, "csharp", "code",
+         lambda: list((npm / "node_modules/node-gyp").rglob("*.cs"))),
+        ("package-json", 20, "json", "config", lambda: list(npm.rglob("package.json"))),
+        ("gcloud-yaml", 20, "yaml", "config", lambda: list(gsdk.rglob("*.yaml"))),
+        ("usr-share-xml", 15, "xml", "config",
+         lambda: [p for p in Path("/usr/share").rglob("*.xml") if p.stat().st_size < 200_000]),
+        ("toml-files", 10, "toml", "config",
+         lambda: list(Path("/").glob("root/.pyenv/versions/*/lib/python3*/site-packages/**/*.toml"))
+         + list(gsdk.rglob("*.toml"))),
+        ("ini-files", 10, "ini", "config", _ini_files),
+        ("ps1-files", 4, "powershell", "code",
+         lambda: [*npm.rglob("*.ps1"), stdlib / "venv/scripts/common/Activate.ps1"]),
+    ]
+    # fmt: on
+
+
 def build_manifest() -> list[dict[str, object]]:
+    """Sample the labelled set (deterministic for a given machine: seed ``SEED``)."""
     rng = random.Random(SEED)
     out: list[dict[str, object]] = []
-
-    def add(paths: list[Path], n: int, language: str, kind: str, source: str) -> None:
-        good = [p for p in paths if _readable(p)]
+    for source, n, language, kind, find in _sources():
+        good = [p for p in find() if _readable(p)]
         for p in _sample(good, n, rng):
             lang = _text_or_markdown(p) if language == "text?" else language
             k = _markdown_kind(p) if kind == "markdown?" or lang == "markdown" else kind
             out.append(_entry(str(p), lang, k, source))
-
-    stdlib = (
-        Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    )
-    add(
-        [p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts],
-        60,
-        "python",
-        "code",
-        "python-stdlib",
-    )
-    add(_shell_scripts(), 50, "bash", "code", "usr-bin-etc-shell")
-    add(
-        list(Path("/usr/include").glob("*.h"))
-        + list(Path("/usr/include/sys").glob("*.h"))
-        + list(Path("/usr/include/linux").glob("*.h")),
-        45,
-        "c",
-        "code",
-        "usr-include",
-    )
-    cxx = Path("/usr/include/c++")
-    add(
-        [p for p in cxx.rglob("*") if p.is_file() and p.suffix in ("", ".h", ".tcc", ".hpp")],
-        35,
-        "cpp",
-        "code",
-        "libstdc++",
-    )
-    npm = Path("/usr/lib/node_modules/npm")
-    add(
-        [p for p in npm.rglob("*.js") if ".min." not in p.name],
-        50,
-        "javascript",
-        "code",
-        "npm-node_modules",
-    )
-    add(
-        [p for p in npm.rglob("*.md") if p.stem.lower() == "readme"]
-        + list(Path("/usr/share/doc").rglob("*.md")),
-        45,
-        "markdown",
-        "markdown?",
-        "readme-md",
-    )
-    texts = list(Path("/usr/share/common-licenses").iterdir()) + [
-        p for p in Path("/usr/share/doc").rglob("README*") if p.suffix in ("", ".Debian")
-    ]
-    add(texts, 30, "text?", "prose", "licenses-readme")
-    php_root = Path("/usr/lib/google-cloud-sdk/platform/google_appengine/php")
-    add(list(php_root.rglob("*.php")) if php_root.is_dir() else [], 30, "php", "code", "php-sdk")
-    add(
-        list(Path("/usr/lib/node_modules/npm/node_modules/node-gyp").rglob("*.cs")),
-        5,
-        "csharp",
-        "code",
-        "node-gyp",
-    )
-    add(list(npm.rglob("package.json")), 20, "json", "config", "package-json")
-    gsdk = Path("/usr/lib/google-cloud-sdk")
-    add(list(gsdk.rglob("*.yaml")) if gsdk.is_dir() else [], 20, "yaml", "config", "gcloud-yaml")
-    add(
-        [p for p in Path("/usr/share").rglob("*.xml") if p.stat().st_size < 200_000],
-        15,
-        "xml",
-        "config",
-        "usr-share-xml",
-    )
-    add(
-        list(Path("/").glob("root/.pyenv/versions/*/lib/python3*/site-packages/**/*.toml"))
-        + list(gsdk.rglob("*.toml")),
-        10,
-        "toml",
-        "config",
-        "toml-files",
-    )
-    add(_ini_files(), 10, "ini", "config", "ini-files")
-    add(
-        [p for p in npm.rglob("*.ps1")] + [stdlib / "venv/scripts/common/Activate.ps1"],
-        4,
-        "powershell",
-        "code",
-        "ps1-files",
-    )
     jdk = _jdk_src_zip()
     if jdk is not None:
         with zipfile.ZipFile(jdk) as zf:

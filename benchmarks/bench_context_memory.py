@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 PROMPT = (
@@ -73,14 +74,15 @@ def child(n_ctx: int, model: Path) -> None:
     print(json.dumps(result))
 
 
-def run_setting(n_ctx: int, model: Path) -> dict[str, float]:
+def run_setting(n_ctx: int, model: Path) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", str(n_ctx)],
         check=True,
         capture_output=True,
         text=True,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:

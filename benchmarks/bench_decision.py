@@ -61,6 +61,16 @@ def _row(label: str, samples: list[float]) -> str:
     )
 
 
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--runs", type=int, default=5000)
@@ -73,7 +83,7 @@ def main() -> None:
     config: Config = default_config()
     unit = next(u for u in extract_units(code, "powershell") if u.parent is None)
     decision = route(profile_unit(unit), config, policy=args.policy)
-    print(f"python {platform.python_version()} on {platform.machine()}, {platform.processor()}")
+    print(f"python {platform.python_version()} on {_cpu()}")
     print(f"input: Pester function {name}: {unit.lines} lines, {len(code)} characters")
     print(
         f"decision ({args.policy}): model {decision.model}, n_ctx {decision.n_ctx}, "

@@ -55,6 +55,13 @@ def test_the_rendering_shows_model_bucket_chain_and_reasons() -> None:
     assert "Get-InventoryReport" in text
 
 
+def test_pasted_source_is_explained_unit_by_unit_too() -> None:
+    result = explain(INVENTORY.read_text(encoding="utf-8"), default_config())
+    assert result.source == "<text>"
+    assert (result.whole.profile.kind, result.whole.profile.language) == ("code", "powershell")
+    assert len(result.units) == 4
+
+
 def test_a_chat_request_is_explained() -> None:
     result = explain("Write a user guide for the InventoryTools module", default_config())
     assert (result.whole.profile.task_type, result.units) == ("user_guide", ())

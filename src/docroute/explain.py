@@ -28,6 +28,8 @@ from .route import Decision, route, route_options
 
 __all__ = ["ExplainedTask", "Explanation", "explain"]
 
+_PARSED_LANGUAGES = frozenset({"powershell", "python"})  # languages extract_units reads
+
 
 @dataclass(frozen=True)
 class ExplainedTask:
@@ -129,7 +131,12 @@ def explain(
     whole_profile = profile_text(text, path, task_hint, thresholds=thresholds)
     whole = _explain_task(label, whole_profile, config, policy, loaded)
     units: list[ExplainedTask] = []
-    language = language_for_path(path) if path is not None else None
+    if path is not None:
+        language = language_for_path(path)
+    elif whole_profile.kind == "code" and whole_profile.language in _PARSED_LANGUAGES:
+        language = whole_profile.language  # pasted source: the detected language decides
+    else:
+        language = None
     if language is not None:
         try:
             found = extract_units(text, language, path)

@@ -26,8 +26,8 @@ from ._exceptions import DocrouteError, InputError, UnsafeEditError
 from .analyze import extract_units, read_source
 from .config import Config
 from .discover import Candidate, discover
-from .pool import ModelPool
 from .dispatch import Dispatched, dispatch_unit
+from .pool import ModelPool
 from .types import DocContent, Insertion, Unit
 
 __all__ = [
@@ -220,7 +220,7 @@ class Documenter:
         res.model, res.n_ctx = call.model, gen.n_ctx
         res.prompt_tokens, res.completion_tokens = gen.prompt_tokens, gen.completion_tokens
         res.attempts = [a.to_dict() for a in call.attempts]
-        res.decision = call.decision
+        res.decision = call.decision.to_dict()
         res.doc = call.doc.model_dump()
         res.seconds = time.perf_counter() - start
         return res, call.doc

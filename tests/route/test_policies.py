@@ -104,6 +104,8 @@ def test_invalid_options_are_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"routing\.options"):
         route_options(note_config(complexity_threshold=3))
     assert route_options(note_config(retries=4)) == RouteOptions()  # others' keys are ignored
+    options = route_options(note_config(thresholds={"cyclomatic": [8, 20]}))
+    assert options.thresholds.cyclomatic == (8, 20)  # [routing.options.thresholds] in TOML
 
 
 def test_a_registered_policy_is_selectable(prose_request: TaskProfile) -> None:

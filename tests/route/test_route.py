@@ -23,7 +23,7 @@ def test_a_decision_records_policy_model_scores_context_and_chain(
     assert decision.chain == ("codellama-34b", "codellama-13b", "llama2-70b")
     assert decision.scores == {"complexity": complex_code.score}
     assert decision.task["tier"] == "complex" and decision.task["language"] == "powershell"
-    assert decision.prompt_tokens == complex_code.features.tokens + 350
+    assert decision.prompt_tokens == complex_code.features.tokens + 230
     assert not decision.exact
     assert decision.n_ctx == decision.context.smallest_fit == 4096
     assert 0 < decision.decision_us < 50_000
@@ -52,7 +52,7 @@ def test_a_prompt_too_big_for_the_chosen_model_goes_to_one_that_can_hold_it(
         prose_request, features=Features(tokens=6000, tokens_exact=True, chars=1, lines=1)
     )
     decision = route(big, note_config("content-split"))
-    # llama2-7b (4096) cannot hold ~6350 + 635 + 512 tokens; the chain's next that can does
+    # llama2-7b (4096) cannot hold ~6230 + 623 + 512 tokens; the next in the chain that can does
     assert decision.model == "codellama-34b"
     assert any("cannot hold the prompt" in r for r in decision.reasons)
     assert decision.n_ctx == 16384

@@ -7,12 +7,18 @@
 1. the file extension (``.ps1``, ``.py``, ``.md``, ...), which is decisive except for ``.h``
    (C or C++: the content decides);
 2. a shebang line (``#!/bin/sh``, ``#!/usr/bin/env python3``, ``#!/usr/bin/env pwsh``);
-3. the content: a table of scored cues (keywords and syntax markers). Each language's score is
-   the weighted sum of its cues, each cue counted at most ``_CUE_CAP`` times; the language with
-   the highest score wins when it beats a small floor, otherwise the text is prose.
+3. the content: config/data formats by their shape (JSON, XML, TOML, INI, YAML); otherwise a
+   scored cue table. One regular-expression pass splits the text (comments and docstrings left
+   out) into word tokens that keyword tables score per language; syntax cues (``<?php``,
+   ``std::``, ``; then``, ``using System`` ...) are literal substring counts. A cue counts
+   ``1 + ln(n)`` times its weight for ``n`` hits (at most ``_CUE_CAP``). Prose evidence is the
+   share of English function words outside comments plus Markdown structure; the best language
+   wins when its score beats a floor and the prose evidence, else the text is prose (Markdown
+   when it uses Markdown-only syntax, plain text otherwise).
 
-Everything is regular expressions over at most the first ``SAMPLE_CHARS`` characters, so a
-50-line function is classified in tens of microseconds and no parser or model is loaded.
+Only the first ``SAMPLE_CHARS`` characters are read (plus a cheap scan for fenced blocks in
+longer documents), so a 50-line function is classified in about 0.15 ms and no parser or model
+is loaded. Accuracy on 530 real files: ``benchmarks/bench_classify.py``.
 """
 
 from __future__ import annotations

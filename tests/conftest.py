@@ -1,0 +1,29 @@
+"""Shared fixtures: small real source files, and a config that runs the embedded model fast."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from docroute.config import Config, default_config
+
+DATA = Path(__file__).parent / "data"
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+@pytest.fixture
+def small_config() -> Config:
+    """The embedded default with a shorter output budget, so model tests stay quick."""
+    cfg = default_config()
+    cfg.context.output_tokens = 384
+    return cfg
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    """A copy of ``tests/data`` to edit."""
+    target = tmp_path / "work"
+    shutil.copytree(DATA, target)
+    return target

@@ -1,0 +1,109 @@
+"""The documentation pipeline on real files with the real embedded model (llama.cpp)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from docroute.analyze import code_tokens, extract_units, read_source
+from docroute.config import Config, ModelConfig
+from docroute.pipeline import DocOptions, Documenter
+from docroute.render import validate_help
+
+pytestmark = pytest.mark.model
+
+
+def test_dry_run_changes_nothing_and_reports_every_unit(work: Path, small_config: Config) -> None:
+    before = {p: p.read_bytes() for p in work.iterdir()}
+    result = Documenter(small_config).run([work])
+    assert {p: p.read_bytes() for p in work.iterdir()} == before
+    status = {(Path(u.file).name, u.unit): u.status for u in result.units}
+    assert status[("Sync-Folder.ps1", "Sync-Folder")] == "documented"
+    assert status[("mathx.py", "clamp")] == "documented"
+    assert status[("mathx.py", "documented")] == "skipped"
+    assert status[("mathx.py", "one_liner")] == "skipped"
+    assert result.exit_code == 0
+    ps = next(f for f in result.files if f.path.endswith(".ps1"))
+    assert ps.status == "changed" and ".SYNOPSIS" in ps.diff and not ps.written
+
+
+def test_write_keeps_code_tokens_and_help_is_found(work: Path, small_config: Config) -> None:
+    old = {p: read_source(p) for p in work.iterdir()}
+    result = Documenter(small_config, DocOptions(write=True)).run([work])
+    assert result.exit_code == 0
+    for path, text in old.items():
+        new = read_source(path)
+        lang = "powershell" if path.suffix == ".ps1" else "python"
+        assert new != text
+        assert code_tokens(new, lang) == code_tokens(text, lang)
+    ps_text = read_source(work / "Sync-Folder.ps1")
+    (unit,) = extract_units(ps_text, "powershell")
+    assert unit.existing_doc is not None
+    assert validate_help(unit.existing_doc, ["Source", "Destination"]) == []
+    assert ".PARAMETER Source" in unit.existing_doc and ".EXAMPLE" in unit.existing_doc
+    assert ".OUTPUTS" in unit.existing_doc and "System.IO.FileInfo" in unit.existing_doc
+    py_units = {u.name: u for u in extract_units(read_source(work / "mathx.py"), "python")}
+    assert py_units["clamp"].existing_doc and "value" in py_units["clamp"].existing_doc
+    assert py_units["documented"].existing_doc == "Return x unchanged."
+
+    again = Documenter(small_config, DocOptions(write=True)).run([work])
+    assert {u.status for u in again.units} == {"skipped"}, "existing docs are kept"
+
+
+def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path: Path,
+                                                      small_config: Config) -> None:
+    (tmp_path / "binary.ps1").write_bytes(b"\x00\x01function x {}")
+    (tmp_path / "latin1.py").write_bytes("caf\xe9 = 1\n".encode("latin-1"))
+    (tmp_path / "empty.py").write_text("")
+    (tmp_path / "broken.py").write_text("def f(:\n    pass\n")
+    (tmp_path / "ok.py").write_text("def twice(n: int) -> int:\n    return 2 * n\n")
+    result = Documenter(small_config).run([tmp_path])
+    reasons = {Path(f.path).name: f.reason for f in result.files if f.status == "failed"}
+    assert set(reasons) == {"binary.ps1", "latin1.py", "empty.py", "broken.py"}
+    assert "binary" in reasons["binary.ps1"]
+    assert "UTF-8" in reasons["latin1.py"]
+    assert "empty" in reasons["empty.py"]
+    assert "line 1" in reasons["broken.py"]
+    assert {u.unit for u in result.units if u.status == "documented"} == {"ok", "twice"}
+    assert result.exit_code == 1
+
+
+def test_markdown_pages(work: Path, tmp_path: Path, small_config: Config) -> None:
+    out = tmp_path / "pages"
+    result = Documenter(small_config, DocOptions(fmt="markdown", out_dir=out)).run(
+        [work / "Sync-Folder.ps1"])
+    page = (out / "Sync-Folder.md").read_text()
+    assert result.exit_code == 0
+    assert "Sync-Folder" in page and "Destination" in page
+    assert read_source(work / "Sync-Folder.ps1") == read_source(
+        Path(__file__).parent / "data" / "Sync-Folder.ps1"), "markdown mode edits no source"
+
+
+def test_falls_back_when_the_first_model_cannot_load(work: Path, small_config: Config,
+                                                     tmp_path: Path) -> None:
+    """A real fault: the first model's GGUF file does not exist, so the chain moves on."""
+    models = {"broken": ModelConfig(backend="llamacpp", model=str(tmp_path / "missing.gguf"),
+                                    roles=["small", "code"], max_context=4096),
+              **small_config.models}
+    cfg = small_config.model_copy(update={"models": models})
+    cfg.routing.default_model = "broken"
+    result = Documenter(cfg).run([work / "Sync-Folder.ps1"])
+    (unit,) = result.units
+    assert unit.status == "documented" and unit.model != "broken"
+    assert unit.attempts[0]["model"] == "broken"
+    assert unit.attempts[0]["outcome"] == "BackendUnavailable"
+    assert unit.attempts[-1]["outcome"] == "ok"
+
+
+def test_write_refuses_a_file_changed_meanwhile(work: Path, small_config: Config) -> None:
+    """The file changes between reading and writing: docroute must not overwrite it."""
+    path = work / "Sync-Folder.ps1"
+    documenter = Documenter(small_config, DocOptions(write=True))
+    prepared = documenter.prepare([path])
+    path.write_text(path.read_text() + "\n# edited by someone else\n")
+    result = documenter.run(prepared)
+    assert result.files[0].status == "failed" and not result.files[0].written
+    assert path.read_text().endswith("# edited by someone else\n")
+    assert os.path.exists(path)
