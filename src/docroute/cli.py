@@ -77,6 +77,34 @@ def doc(
 
 
 @app.command()
+def explain(
+    source: Annotated[str, typer.Argument(help="A file, or - to read text from stdin.")],
+    policy: Annotated[str | None, typer.Option(help="Routing policy, e.g. complexity")] = None,
+    task: Annotated[str | None, typer.Option(help="Force the task type.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Show the task profile, its features, the routing decision and the reasons."""
+    from ._exceptions import DocrouteError
+    from .explain import explain as run_explain
+
+    cfg = _load(config)
+    target: str | Path = sys.stdin.read() if source == "-" else Path(source)
+    try:
+        explanation = run_explain(target, cfg, policy, task_hint=task)
+    except ConfigError as exc:
+        Console(stderr=True).print(f"[red]config error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except DocrouteError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(explanation.to_dict(), indent=2) + "\n")
+    else:
+        explanation.render(Console())
+
+
+@app.command()
 def models(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     config: ConfigOpt = None,

@@ -26,14 +26,10 @@ from .config import Config
 from .generate import document_unit
 from .pool import ModelPool
 from .prompts import build_messages
-from .route import Decision, cascade_checks, route, size_context
+from .route import Decision, cascade_checks, route, route_options, size_context
 from .types import DocContent, Unit
 
 __all__ = ["Attempt", "Dispatched", "dispatch_unit"]
-
-# Chat templates add a few tokens per message (role markers, separators).
-_TEMPLATE_TOKENS_PER_MESSAGE = 16
-
 
 @dataclass
 class Attempt:
@@ -69,7 +65,8 @@ def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
         ContextOverflowError: no configured model can hold the prompt.
         AllAttemptsFailed: every model tried failed; ``attempts`` says how.
     """
-    decision = route(profile_unit(unit), config, pool.loaded_contexts(), policy=policy)
+    profile = profile_unit(unit, thresholds=route_options(config).thresholds)
+    decision = route(profile, config, pool.loaded_contexts(), policy=policy)
     queue = list(decision.chain)
     escalation = [m for m in decision.escalation if m not in queue[:1]]
     limit = max(1, config.routing.max_chain)
@@ -81,10 +78,12 @@ def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
         n_ctx: int | None = None
         try:
             backend = pool.get(model)
-            sized = _sized(decision, unit, backend, model, config, pool)
+            family = config.models[model].family
+            messages = build_messages(unit, family)
+            sized = _sized(decision, messages, backend, model, config, pool)
             n_ctx = sized.n_ctx
             doc, gen = document_unit(
-                unit, backend, config.models[model].family, n_ctx=n_ctx,
+                unit, backend, family, n_ctx=n_ctx, messages=messages,
                 max_tokens=config.context.output_tokens, temperature=config.docs.temperature,
                 seed=config.docs.seed,
             )
@@ -110,17 +109,16 @@ def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
     )
 
 
-def _sized(decision: Decision, unit: Unit, backend: Backend, model: str, config: Config,
-           pool: ModelPool) -> Decision:
-    """``decision`` for ``model`` with its window sized from the prompt's real token count."""
-    messages = build_messages(unit, config.models[model].family)
-    counted = backend.count_tokens("\n".join(m["content"] for m in messages))
+def _sized(decision: Decision, messages: list[dict[str, str]], backend: Backend, model: str,
+           config: Config, pool: ModelPool) -> Decision:
+    """``decision`` for ``model``, its window sized from the prompt's real token count."""
+    counted = backend.count_prompt_tokens(messages)
+    exact = counted is not None
     if counted is None:  # no local tokenizer: keep the router's estimate (it has a margin)
-        return decision if model == decision.model else size_context(
-            decision, decision.prompt_tokens, exact=False, config=config,
-            loaded=pool.loaded_contexts(), model=model)
-    tokens = counted + _TEMPLATE_TOKENS_PER_MESSAGE * len(messages)
-    return size_context(decision, tokens, exact=True, config=config,
+        if model == decision.model:
+            return decision
+        counted = decision.prompt_tokens
+    return size_context(decision, counted, exact=exact, config=config,
                         loaded=pool.loaded_contexts(), model=model)
 
 

@@ -31,6 +31,7 @@ def document_unit(
     seed: int = 0,
     context: str = "",
     timeout_s: float | None = None,
+    messages: list[dict[str, str]] | None = None,
 ) -> tuple[DocContent, Generation]:
     """Ask ``backend`` for ``unit``'s documentation and check it against the unit's schema.
 
@@ -38,10 +39,10 @@ def document_unit(
     ``ValidationError`` (with both reasons). Backend errors (``BackendError``,
     ``ContextOverflowError``) propagate unchanged for the caller's fallback logic. The returned
     ``Generation`` is the successful call's, its ``load_ms``/``total_ms`` including the failed
-    attempt when there was one.
+    attempt when there was one. ``messages`` are the prompt when the caller built it already.
     """
     schema = doc_schema(unit)
-    messages = build_messages(unit, family, context)
+    messages = messages or build_messages(unit, family, context)
     problems: list[str] = []
     spent_ms = spent_load_ms = 0.0
     for attempt, attempt_seed in enumerate((seed, seed + RETRY_SEED_OFFSET)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -44,7 +45,7 @@ def test_count_tokens_uses_the_tokenizer_without_loading_weights(name: str) -> N
     assert b.loaded_context() is None and b._llm is None
 
 
-def test_count_tokens_is_none_when_the_model_file_is_missing(tmp_path: object) -> None:
+def test_count_tokens_is_none_when_the_model_file_is_missing() -> None:
     cfg = ModelConfig(backend="llamacpp", model="/nonexistent/model.gguf")
     b = LlamaCppBackend("missing", cfg)
     assert b.count_tokens("hello") is None
@@ -52,6 +53,18 @@ def test_count_tokens_is_none_when_the_model_file_is_missing(tmp_path: object) -
     assert not status.available and "not found" in status.detail
     with pytest.raises(BackendUnavailable, match="not found"):
         b.generate(ask("hello"))
+
+
+def test_a_corrupt_gguf_is_unavailable_with_llama_cpp_s_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + bytes(range(256)) * 4)
+    b = LlamaCppBackend("broken", ModelConfig(backend="llamacpp", model=str(bad)))
+    with pytest.raises(BackendUnavailable) as info:
+        b.generate(ask("hello"))
+    message = str(info.value)
+    assert "broken" in message and "cannot load" in message
+    assert "llama.cpp:" in message  # the loader's own error line is in the message
+    assert info.value.model == "broken"
 
 
 def test_status_of_an_embedded_model() -> None:

@@ -68,6 +68,10 @@ class Backend(Protocol):
         """Exact token count with the model's tokenizer, or None when it is not available."""
         ...
 
+    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
+        """Tokens the model evaluates for ``messages`` (chat template included), or None."""
+        ...
+
     def status(self) -> ModelStatus:
         """Can this model be used now?"""
         ...

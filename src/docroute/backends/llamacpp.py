@@ -69,6 +69,7 @@ PROMPT_STYLES = ("auto", "chat", "completion")
 _OPTIONS = frozenset({"n_threads", "n_ctx", "prompt_style", "repeat_penalty"})
 _PIP_HINT = "the llama.cpp backend needs llama-cpp-python (pip install llama-cpp-python)"
 
+
 def default_threads() -> int:
     """Half the CPUs (at least one): llama.cpp's threads spin while they wait, so a thread
     per CPU collapses as soon as anything else runs. Measured on 2 CPUs with another process
@@ -243,6 +244,13 @@ class LlamaCppBackend:
             return None
         with _llama_errors(self.name, "tokenizing"):
             return len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
+        """Exactly the number of tokens ``generate`` evaluates for ``messages``."""
+        try:
+            return len(self.prompt_tokens(messages))
+        except BackendUnavailable:
+            return None
 
     def generate(self, request: GenerationRequest) -> Generation:
         """Run one request; the model is (re)loaded only when ``request.n_ctx`` changes."""
