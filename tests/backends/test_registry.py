@@ -14,9 +14,9 @@ import docroute.backends as backends
 from docroute._exceptions import ConfigError
 from docroute.backends import (
     Backend,
+    BaseBackend,
     Generation,
     GenerationRequest,
-    ModelStatus,
     available_backends,
     create_backend,
     register_backend,
@@ -24,22 +24,15 @@ from docroute.backends import (
 from docroute.config import ModelConfig
 
 
-class EchoBackend:
-    """A minimal backend: it implements the protocol's one real method."""
+class EchoBackend(BaseBackend):
+    """A minimal backend: it implements the protocol's one required method."""
 
     def __init__(self, name: str, cfg: ModelConfig) -> None:
-        self.name = name
-        self.max_context = cfg.max_context
+        super().__init__(name, cfg.max_context)
         self.cfg = cfg
 
     def generate(self, request: GenerationRequest) -> Generation:
         return Generation(text=request.messages[-1]["content"], model=self.name)
-
-    def count_tokens(self, text: str) -> int | None:
-        return None
-
-    def status(self) -> ModelStatus:
-        return ModelStatus(True)
 
 
 @pytest.fixture

@@ -21,12 +21,13 @@ from importlib.metadata import EntryPoint, entry_points
 
 from .._exceptions import ConfigError
 from ..config import ModelConfig
-from ._base import Backend, Generation, GenerationRequest, ModelStatus
+from ._base import Backend, BaseBackend, Generation, GenerationRequest, ModelStatus
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Backend",
     "BackendFactory",
+    "BaseBackend",
     "Generation",
     "GenerationRequest",
     "ModelStatus",

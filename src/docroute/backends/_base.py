@@ -1,9 +1,9 @@
 """The backend protocol: what every model backend implements.
 
 A backend serves one configured model. It implements ``generate`` (the one required method);
-``count_tokens`` and ``status`` have defaults. Backends are synchronous: callers that need
-concurrency (the gateway, repository-scale runs) call them from worker threads, so there is
-exactly one copy of each backend's logic.
+subclassing ``BaseBackend`` gives the rest defaults (no local tokenizer, always available).
+Backends are synchronous: callers that need concurrency (the gateway, repository-scale runs)
+call them from worker threads, so there is exactly one copy of each backend's logic.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Backend", "Generation", "GenerationRequest", "ModelStatus"]
+__all__ = ["Backend", "BaseBackend", "Generation", "GenerationRequest", "ModelStatus"]
 
 
 @dataclass
@@ -75,3 +75,26 @@ class Backend(Protocol):
     def status(self) -> ModelStatus:
         """Can this model be used now?"""
         ...
+
+
+class BaseBackend:
+    """Defaults for the optional parts of ``Backend``: subclasses implement ``generate``."""
+
+    name: str
+    max_context: int
+
+    def __init__(self, name: str, max_context: int) -> None:
+        self.name = name
+        self.max_context = max_context
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        raise NotImplementedError
+
+    def count_tokens(self, text: str) -> int | None:
+        return None
+
+    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
+        return None
+
+    def status(self) -> ModelStatus:
+        return ModelStatus(True)
