@@ -25,6 +25,7 @@ from docroute.analyze import extract_units
 from docroute.dispatch import dispatch_unit
 from docroute.pool import ModelPool
 from docroute.render import help_sections, render_help, validate_help
+from docroute.tidy import tidy_doc
 from docroute.write import apply_docs
 
 
@@ -40,7 +41,8 @@ def score_unit(record: dict[str, Any], cfg: Any, pool: ModelPool, policy: str | 
                 "seconds": time.perf_counter() - start}
     seconds = time.perf_counter() - start
     assert unit.insertion is not None
-    block = render_help(unit, call.doc, indent=unit.insertion.indent)
+    doc, _ = tidy_doc(unit, call.doc)
+    block = render_help(unit, doc, indent=unit.insertion.indent)
     new = apply_docs(code, [(unit, block)])
     again = next(u for u in extract_units(new, "powershell") if u.name == unit.name)
     problems = validate_help(again.existing_doc or "", unit.param_names)
@@ -50,7 +52,7 @@ def score_unit(record: dict[str, Any], cfg: Any, pool: ModelPool, policy: str | 
     kinds = {s.keyword for s in sections if s.text.strip()}
     parts = [("SYNOPSIS" in kinds), ("DESCRIPTION" in kinds), ("EXAMPLE" in kinds)]
     parts += [p in documented for p in declared]
-    generated = f"{call.doc.synopsis} {call.doc.description}"
+    generated = f"{doc.synopsis} {doc.description}"
     rouge = scorer.score(reference_text(record), generated)["rougeL"].fmeasure
     return {
         "name": record["name"], "ok": True, "model": call.model,

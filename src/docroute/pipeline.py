@@ -4,8 +4,8 @@
 
 1. reads it (``analyze.read_source``) and extracts its units with the real parser;
 2. for each unit that needs docs, asks the router for a model chain and a context bucket,
-   calls the model for structured prose (``generate.document_unit``), falling back along the
-   chain when a model fails;
+   calls the model for structured prose (``dispatch``), falling back along the chain when a
+   model fails, and drops the prose that fails cheap checks (``tidy``);
 3. renders the prose with the parser's facts (``render``), and checks every edit: the file
    parsed again must have the same code tokens, and PowerShell help must pass the help rules;
 4. prints a diff (dry run), writes the file atomically (``--write``), or writes Markdown pages.
@@ -28,6 +28,7 @@ from .config import Config
 from .discover import Candidate, discover
 from .dispatch import Dispatched, dispatch_unit
 from .pool import ModelPool
+from .tidy import tidy_doc
 from .types import DocContent, Insertion, Unit
 
 __all__ = [
@@ -68,6 +69,7 @@ class UnitResult:
     attempts: list[dict[str, Any]] = field(default_factory=list)
     decision: dict[str, Any] | None = None
     doc: dict[str, Any] | None = None
+    tidied: list[str] = field(default_factory=list)  # model prose dropped by ``tidy_doc``
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -216,14 +218,15 @@ class Documenter:
             res.seconds = time.perf_counter() - start
             return res, None
         gen = call.generation
+        doc, res.tidied = tidy_doc(unit, call.doc)
         res.status = "documented"
         res.model, res.n_ctx = call.model, gen.n_ctx
         res.prompt_tokens, res.completion_tokens = gen.prompt_tokens, gen.completion_tokens
         res.attempts = [a.to_dict() for a in call.attempts]
         res.decision = call.decision.to_dict()
-        res.doc = call.doc.model_dump()
+        res.doc = doc.model_dump()
         res.seconds = time.perf_counter() - start
-        return res, call.doc
+        return res, doc
 
     # -- output ---------------------------------------------------------------------------
 

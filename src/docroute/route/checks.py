@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from .._exceptions import ParseError
 from ..types import DocContent, Unit
 
-__all__ = ["cascade_checks", "repeats_name"]
+__all__ = ["cascade_checks", "example_problems", "is_trivial", "repeats_name"]
 
 _PLACEHOLDERS = frozenset(
     {
@@ -97,6 +97,11 @@ def _words(text: str) -> list[str]:
 def _trivial(text: str, min_words: int) -> bool:
     stripped = text.strip().strip(".").strip().lower()
     return not stripped or stripped in _PLACEHOLDERS or len(_words(text)) < min_words
+
+
+def is_trivial(text: str, min_words: int) -> bool:
+    """True for a placeholder or a text of fewer than ``min_words`` words."""
+    return _trivial(text, min_words)
 
 
 def repeats_name(name: str, description: str) -> bool:
@@ -242,15 +247,21 @@ def _py_example_problems(n: int, code: str, unit: Unit) -> list[str]:
     return problems
 
 
+def example_problems(n: int, code: str, unit: Unit) -> list[str]:
+    """Why example ``n`` does not parse or does not call ``unit`` correctly (empty: it does)."""
+    if unit.language == "powershell":
+        return _ps_example_problems(n, code, unit)
+    if unit.language == "python":
+        return _py_example_problems(n, code, unit)
+    return []
+
+
 def _check_examples(unit: Unit, doc: DocContent) -> list[str]:
     problems: list[str] = []
     for n, example in enumerate(doc.examples, 1):
         if _trivial(example.description, 3):
             problems.append(f"example {n}: description is trivial: {example.description!r}")
-        if unit.language == "powershell":
-            problems += _ps_example_problems(n, example.code, unit)
-        elif unit.language == "python":
-            problems += _py_example_problems(n, example.code, unit)
+        problems += example_problems(n, example.code, unit)
     return problems
 
 
