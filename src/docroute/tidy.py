@@ -26,7 +26,7 @@ def complete_sentences(text: str) -> str:
     if not text or _SENTENCE_END.search(text[-2:]):
         return text
     ends = [m.end() for m in _SENTENCE_END.finditer(text)]
-    if ends and ends[-1] >= 20:
+    if ends and ends[-1] >= 10:
         return text[: ends[-1]]
     return text
 
