@@ -51,6 +51,14 @@ def test_write_keeps_code_tokens_and_help_is_found(work: Path, small_config: Con
     again = Documenter(small_config, DocOptions(write=True)).run([work])
     assert {u.status for u in again.units} == {"skipped"}, "existing docs are kept"
 
+    documented = read_source(work / "Sync-Folder.ps1")
+    over = Documenter(small_config, DocOptions(write=True, overwrite=True)).run(
+        [work / "Sync-Folder.ps1"])
+    assert [u.status for u in over.units] == ["documented"]
+    replaced = read_source(work / "Sync-Folder.ps1")
+    assert replaced.count(".SYNOPSIS") == 1, "the old help is replaced, not duplicated"
+    assert code_tokens(replaced, "powershell") == code_tokens(documented, "powershell")
+
 
 def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path: Path,
                                                       small_config: Config) -> None:

@@ -159,7 +159,7 @@ def _file_units(text: str, language: str, path: Path, root: Path) -> list[EvalUn
     if not documented:
         return []
     placeholders = _docstring_only_bodies(text) if language == "python" else set()
-    edits = [(u, _placeholder(u, text) if _doc_line(u, text) in placeholders else "")
+    edits = [(u, _placeholder(u) if _doc_line(u, text) in placeholders else "")
              for u in documented]
     stripped = apply_docs(text, edits)
     again = {(u.kind, u.name): u for u in extract_units(stripped, language, path)}
@@ -191,7 +191,7 @@ def _docstring_only_bodies(text: str) -> set[int]:
     return lines
 
 
-def _placeholder(unit: Unit, text: str) -> str:
+def _placeholder(unit: Unit) -> str:
     """``pass`` where the docstring was the whole body: an empty body is a syntax error."""
     assert unit.insertion is not None
     return f"{unit.insertion.indent}pass\n"
@@ -230,6 +230,11 @@ def _help_reference(block: str) -> Reference:
 # --- docstrings -------------------------------------------------------------------------------
 
 _GOOGLE_HEADER = re.compile(r"^(\w[\w ]*):\s*$")
+_SECTION_TITLES = frozenset({
+    "args", "arguments", "parameters", "params", "keyword args", "keyword arguments",
+    "other parameters", "returns", "return", "yields", "yield", "raises", "examples", "example",
+    "note", "notes", "attributes", "see also", "references", "warning", "warnings", "todo",
+})
 _NUMPY_RULE = re.compile(r"^-{3,}\s*$")
 _SPHINX_FIELD = re.compile(r"^:(\w+)(?:\s+([^:]+))?:\s*(.*)$")
 _GOOGLE_PARAM = re.compile(r"^\s*\**(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
@@ -266,7 +271,7 @@ def _split_sections(lines: list[str]) -> tuple[list[str], list[tuple[str, list[s
             sections.append((line.strip().lower(), []))
             i += 2
             continue
-        if google and not line.startswith(" "):
+        if google and not line.startswith(" ") and google.group(1).lower() in _SECTION_TITLES:
             sections.append((google.group(1).lower(), []))
         elif line.startswith(":") and _SPHINX_FIELD.match(line):
             sections.append((":param", [line]))

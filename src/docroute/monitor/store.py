@@ -335,7 +335,7 @@ class Store:
     def applied_migrations(self) -> list[str]:
         """The names of the migrations this database has, in the order they were applied."""
         rows = self.connection().execute(
-            f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY applied_at, name"
+            f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY rowid"
         )
         return [row[0] for row in rows]
 

@@ -1,0 +1,231 @@
+"""The hook the pipeline and the gateway call after every request: store it, count it.
+
+``Recorder.record_dispatch(unit, call)`` turns a ``dispatch.Dispatched`` (the routing decision,
+every attempt, the answering model's ``Generation``) into a ``RequestRecord``, scores the
+documentation with the cheap checks (``monitor.quality``) unless the caller already did, writes
+the row and updates the Prometheus metrics. ``record_error(unit, exc)`` does the same for a
+request that failed (``AllAttemptsFailed`` carries its attempts).
+
+Outcome: ``ok`` when the first model answered, ``fallback`` when another model answered after
+one failed or was escalated (``fallback_from`` names it), else the error's class name. A failing
+database never fails a request: the recorder logs a warning and goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .quality import quality_from_problems, quality_report
+from .store import RequestRecord, Store, input_hash
+
+if TYPE_CHECKING:
+    from ..backends._base import Generation
+    from ..config import Config
+    from ..dispatch import Attempt, Dispatched
+    from ..route.decision import Decision
+    from ..types import Unit
+    from .metrics import Metrics
+
+__all__ = ["Recorder", "outcome_of"]
+
+_log = logging.getLogger(__name__)
+
+_TASK_FIELDS = ("kind", "language", "task_type", "tier")
+
+
+def _attempt_dicts(attempts: Sequence[Attempt | Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Attempts as dicts; an escalated attempt gets the quality its check problems imply."""
+    out = []
+    for attempt in attempts:
+        item = dict(attempt) if isinstance(attempt, Mapping) else attempt.to_dict()
+        if item.get("outcome") == "escalated" and "quality" not in item:
+            detail = str(item.get("detail") or "")  # dispatch joins the problems with "; "
+            item["quality"] = quality_from_problems(detail.count("; ") + 1 if detail else 0)
+        out.append(item)
+    return out
+
+
+def outcome_of(model: str, attempts: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]:
+    """``("ok", None)``, or ``("fallback", the first model that did not answer)``."""
+    for attempt in attempts:
+        if attempt.get("model") != model and attempt.get("outcome") != "ok":
+            return "fallback", str(attempt.get("model"))
+    return "ok", None
+
+
+def _tokens_per_s(gen: Generation) -> float | None:
+    """Completion tokens per second of generation, model loading excluded."""
+    seconds = (gen.total_ms - gen.load_ms) / 1000.0
+    if gen.completion_tokens <= 0 or seconds <= 0:
+        return None
+    return gen.completion_tokens / seconds
+
+
+def _latency_ms(attempts: Sequence[Mapping[str, Any]]) -> float | None:
+    seconds = [float(a.get("seconds") or 0.0) for a in attempts]
+    return sum(seconds) * 1000.0 if seconds else None
+
+
+class Recorder:
+    """Writes every request to a ``Store`` and the ``Metrics`` (either may be None).
+
+    Args:
+        store: the request log; None keeps nothing (metrics only).
+        metrics: Prometheus collectors to update; None: no metrics.
+        config: to name each model's backend in the log.
+        source: what produced the requests: ``doc``, ``eval`` or ``gateway``.
+        score_quality: score answers with the cheap checks when the caller gives no quality.
+    """
+
+    def __init__(
+        self,
+        store: Store | None,
+        *,
+        metrics: Metrics | None = None,
+        config: Config | None = None,
+        source: str = "doc",
+        score_quality: bool = True,
+    ) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.source = source
+        self.score_quality = score_quality
+        self._backends = {name: m.backend for name, m in config.models.items()} if config else {}
+        self._warned = threading.Event()
+
+    def _identity(self, unit: Unit | str) -> dict[str, Any]:
+        text = unit if isinstance(unit, str) else unit.code
+        keep = self.store is not None and self.store.store_inputs
+        return {
+            "input_hash": input_hash(text),
+            "input_name": None if isinstance(unit, str) else unit.name,
+            "input_text": text if keep else None,
+        }
+
+    def record_dispatch(
+        self,
+        unit: Unit | str,
+        call: Dispatched,
+        *,
+        latency_ms: float | None = None,
+        quality: float | None = None,
+        validation: Sequence[str] | None = None,
+    ) -> RequestRecord:
+        """Record a request that got documentation.
+
+        Args:
+            unit: the unit documented (or the request's text, for the gateway).
+            call: what ``dispatch_unit`` returned.
+            latency_ms: the whole request as the caller timed it (default: the attempts' sum).
+            quality: a score in [0, 1] computed by the caller (default: from ``validation``,
+                else from ``cascade_checks`` when ``score_quality`` is on).
+            validation: problems found in the documentation (checks, help rules).
+        """
+        attempts = _attempt_dicts(call.attempts)
+        problems = list(validation) if validation is not None else None
+        if quality is None and problems is None and self.score_quality and not isinstance(
+            unit, str
+        ):
+            quality, problems = quality_report(unit, call.doc)
+        elif quality is None and problems is not None:
+            quality = quality_from_problems(problems)
+        gen = call.generation
+        outcome, fallback_from = outcome_of(call.model, attempts)
+        fields = self._decision_fields(call.decision)
+        if attempts:  # a fallback's decision names the fallback; the policy chose the first
+            fields["routed_model"] = attempts[0].get("model")
+        record = RequestRecord(
+            ts=time.time(),
+            outcome=outcome,
+            source=self.source,
+            **self._identity(unit),
+            **fields,
+            model=call.model,
+            backend=self._backends.get(call.model),
+            replica=gen.replica,
+            n_ctx=gen.n_ctx or call.decision.n_ctx,
+            prompt_tokens=gen.prompt_tokens,
+            completion_tokens=gen.completion_tokens,
+            load_ms=gen.load_ms,
+            ttft_ms=gen.ttft_ms,
+            latency_ms=latency_ms if latency_ms is not None else _latency_ms(attempts),
+            tokens_per_s=_tokens_per_s(gen),
+            fallback_from=fallback_from,
+            attempts=attempts,
+            validation=problems or [],
+            quality=quality,
+        )
+        return self.record(record)
+
+    def record_error(
+        self,
+        unit: Unit | str,
+        error: BaseException,
+        *,
+        decision: Decision | None = None,
+        attempts: Sequence[Attempt | Mapping[str, Any]] | None = None,
+        latency_ms: float | None = None,
+    ) -> RequestRecord:
+        """Record a request that failed; ``attempts`` default to ``error.attempts``."""
+        tried = _attempt_dicts(attempts if attempts is not None else getattr(error, "attempts", []))
+        fields: dict[str, Any] = (
+            self._decision_fields(decision) if decision else self._profile_fields(unit)
+        )
+        if tried:
+            fields["routed_model"] = tried[0].get("model")
+        model = tried[-1].get("model") if tried else fields.get("routed_model")
+        record = RequestRecord(
+            ts=time.time(),
+            outcome=type(error).__name__,
+            source=self.source,
+            **self._identity(unit),
+            **fields,
+            model=model,
+            backend=self._backends.get(model or ""),
+            n_ctx=(tried[-1].get("n_ctx") if tried else None)
+            or (decision.n_ctx if decision else None),
+            latency_ms=latency_ms if latency_ms is not None else _latency_ms(tried),
+            error=str(error)[:2000],
+            attempts=tried,
+        )
+        return self.record(record)
+
+    def record(self, record: RequestRecord) -> RequestRecord:
+        """Store ``record`` and count it; a database error is logged, not raised."""
+        if self.store is not None:
+            try:
+                self.store.add(record)
+            except (sqlite3.Error, OSError) as exc:
+                level = logging.DEBUG if self._warned.is_set() else logging.WARNING
+                self._warned.set()
+                _log.log(level, "monitoring: cannot record the request in %s: %s",
+                         self.store.path, exc)
+        if self.metrics is not None:
+            self.metrics.observe(record)
+        return record
+
+    @staticmethod
+    def _decision_fields(decision: Decision) -> dict[str, Any]:
+        task = decision.task
+        fields: dict[str, Any] = {k: task.get(k) for k in _TASK_FIELDS}
+        score = task.get("score")
+        fields["complexity"] = float(score) if isinstance(score, int | float) else None
+        fields["policy"] = decision.policy
+        fields["decision"] = decision.to_dict()
+        fields["routed_model"] = decision.model
+        return fields
+
+    @staticmethod
+    def _profile_fields(unit: Unit | str) -> dict[str, Any]:
+        """Task fields for a failed request whose decision is unknown: profile it again."""
+        from ..classify import profile_text, profile_unit
+
+        profile = profile_text(unit) if isinstance(unit, str) else profile_unit(unit)
+        fields: dict[str, Any] = {k: getattr(profile, k) for k in _TASK_FIELDS}
+        fields["complexity"] = profile.score
+        return fields
