@@ -8,7 +8,7 @@ from docroute._exceptions import ContextOverflowError
 from docroute.config import ContextConfig
 from docroute.route import buckets_for, choose_bucket, max_prompt_tokens
 
-CFG = ContextConfig()  # 1024 / 4096 / 16384, 512 output tokens, 10% margin
+CFG = ContextConfig(safety_margin=0.10)  # 1024 / 4096 / 16384, 512 output tokens
 
 
 def test_the_smallest_bucket_that_fits_is_chosen() -> None:
