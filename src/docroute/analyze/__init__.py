@@ -1,5 +1,8 @@
 """Find the documentable units of a source file and the facts its code states.
 
+PowerShell, C#, TypeScript, JavaScript, Java, C++, C, PHP and Bash are read with tree-sitter
+(one grammar package per language), Python with the standard library's ``ast``.
+
 ``read_source`` reads a file (refusing binary, non-UTF-8, empty and huge files),
 ``language_for_path`` picks the analyzer, ``extract_units`` lists the functions, classes,
 modules and scripts with their parameters and where documentation goes, and ``code_tokens``
@@ -13,7 +16,7 @@ from pathlib import Path
 
 from .._exceptions import InputError
 from ..types import Unit
-from . import powershell, python
+from . import _cfamily, bash, powershell, python
 from ._source import language_for_path, read_source
 from .tokens import code_tokens
 
@@ -31,4 +34,8 @@ def extract_units(text: str, language: str, path: Path | None = None) -> list[Un
         return powershell.extract_units(text, path)
     if language == "python":
         return python.extract_units(text, path)
+    if language == "bash":
+        return bash.extract_units(text, path)
+    if language in _cfamily.LANGUAGES:
+        return _cfamily.extract_units(text, language, path)
     raise InputError(f"{path or 'text'}: no analyzer for language {language!r}")

@@ -25,7 +25,34 @@ __all__ = [
 
 BOM = "\ufeff"
 _SNIFF_BYTES = 8192
-_LANGUAGES = {".ps1": "powershell", ".psm1": "powershell", ".py": "python", ".pyi": "python"}
+_LANGUAGES = {
+    ".ps1": "powershell",
+    ".psm1": "powershell",
+    ".py": "python",
+    ".pyi": "python",
+    ".cs": "csharp",
+    ".ts": "typescript",
+    ".tsx": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".java": "java",
+    ".c": "c",
+    # C++'s grammar reads C headers too, and Doxygen comments are the same in both.
+    ".h": "cpp",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".hh": "cpp",
+    ".hpp": "cpp",
+    ".hxx": "cpp",
+    ".php": "php",
+    ".sh": "bash",
+    ".bash": "bash",
+}
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 

@@ -8,6 +8,7 @@ offsets into character offsets into the text, which is what the rest of docroute
 from __future__ import annotations
 
 import functools
+import importlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -126,8 +127,33 @@ def _powershell_tolerated(node: Node) -> bool:
     return not any(depth.values())
 
 
+def _strict(node: Node) -> bool:
+    """Every ERROR or MISSING node is a syntax error."""
+    return False
+
+
+def _package_language(module: str, function: str = "language") -> Callable[[], object]:
+    """A loader for the grammar in a ``tree-sitter-<language>`` package, imported on first use."""
+
+    def load() -> object:
+        return getattr(importlib.import_module(module), function)()
+
+    return load
+
+
 _GRAMMARS: dict[str, _Grammar] = {
     "powershell": _Grammar(_powershell_language, _powershell_tolerated),
+    "csharp": _Grammar(_package_language("tree_sitter_c_sharp"), _strict),
+    "typescript": _Grammar(_package_language("tree_sitter_typescript", "language_typescript"),
+                           _strict),
+    # TypeScript with JSX (.tsx): a separate grammar, since `<T>value` casts read differently.
+    "tsx": _Grammar(_package_language("tree_sitter_typescript", "language_tsx"), _strict),
+    "javascript": _Grammar(_package_language("tree_sitter_javascript"), _strict),  # JSX too
+    "java": _Grammar(_package_language("tree_sitter_java"), _strict),
+    "c": _Grammar(_package_language("tree_sitter_c"), _strict),
+    "cpp": _Grammar(_package_language("tree_sitter_cpp"), _strict),
+    "php": _Grammar(_package_language("tree_sitter_php", "language_php"), _strict),
+    "bash": _Grammar(_package_language("tree_sitter_bash"), _strict),
 }
 
 

@@ -5,7 +5,8 @@ whitespace that does not matter. Whitespace that does matter is kept as marker t
 Python's statement ends and indentation (``NEWLINE``, ``INDENT``, ``DEDENT``) and PowerShell's
 statement boundaries, so that joining two lines or re-indenting a block counts as a code
 change. String literals, here-strings included, are single tokens compared character for
-character.
+character. The languages read with tree-sitter grammar packages (C#, TypeScript, JavaScript,
+Java, C++, C, PHP, Bash) compare their syntax trees without comments (see ``_syntax``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tokenize
 
 from .._exceptions import InputError, ParseError
 from ._source import BOM
+from ._syntax import TOKEN_LANGUAGES, syntax_tokens
 from ._treesitter import parse, walk
 from .python import parse_module
 
@@ -50,6 +52,8 @@ def code_tokens(text: str, language: str) -> list[str]:
         return _powershell_tokens(text)
     if language == "python":
         return _python_tokens(text.removeprefix(BOM))
+    if language in TOKEN_LANGUAGES:
+        return syntax_tokens(text, language)
     raise InputError(f"no analyzer for language {language!r}")
 
 

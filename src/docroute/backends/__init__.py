@@ -43,6 +43,8 @@ ENTRY_POINT_GROUP = "docroute.backends"
 # Built-in backends: name -> "module:attribute", imported on first use.
 _BUILTIN: dict[str, str] = {
     "llamacpp": "docroute.backends.llamacpp:LlamaCppBackend",
+    "ollama": "docroute.backends.ollama:OllamaBackend",
+    "openai": "docroute.backends.openai:OpenAIBackend",
 }
 
 _registry: dict[str, BackendFactory] = {}

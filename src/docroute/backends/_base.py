@@ -1,17 +1,29 @@
 """The backend protocol: what every model backend implements.
 
 A backend serves one configured model. It implements ``generate`` (the one required method);
-subclassing ``BaseBackend`` gives the rest defaults (no local tokenizer, always available).
+subclassing ``BaseBackend`` gives the rest defaults (no local tokenizer, always available, and
+``stream`` as one chunk holding the whole answer). A backend that can stream tokens implements
+``stream`` (see ``StreamingBackend``); ``stream_chunks(backend, request)`` streams any backend.
 Backends are synchronous: callers that need concurrency (the gateway, repository-scale runs)
 call them from worker threads, so there is exactly one copy of each backend's logic.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Backend", "BaseBackend", "Generation", "GenerationRequest", "ModelStatus"]
+__all__ = [
+    "Backend",
+    "BaseBackend",
+    "Chunk",
+    "Generation",
+    "GenerationRequest",
+    "ModelStatus",
+    "StreamingBackend",
+    "stream_chunks",
+]
 
 
 @dataclass
@@ -42,6 +54,25 @@ class Generation:
     total_ms: float = 0.0
     n_ctx: int | None = None
     replica: str | None = None
+
+
+@dataclass
+class Chunk:
+    """One piece of a streamed answer.
+
+    ``text`` is the new text since the previous chunk (may be empty). The last chunk of a stream
+    that ends normally has ``finish_reason`` set and carries the whole call as ``generation``
+    (full text, token counts, timings: the usage); earlier chunks have neither. A stream that
+    fails raises a ``docroute.BackendError`` subclass from the iterator instead.
+    """
+
+    text: str = ""
+    finish_reason: str | None = None
+    generation: Generation | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.generation is not None
 
 
 @dataclass
@@ -77,6 +108,33 @@ class Backend(Protocol):
         ...
 
 
+@runtime_checkable
+class StreamingBackend(Backend, Protocol):
+    """A backend that streams: the optional ``stream`` method of the protocol."""
+
+    def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
+        """Yield the answer as it is generated; the last chunk carries the ``Generation``.
+
+        Raises a ``docroute.BackendError`` subclass (from ``next``) when the call fails, before
+        or after the first chunk. Closing the iterator early stops the generation.
+        """
+        ...
+
+
+def stream_chunks(backend: Backend, request: GenerationRequest) -> Iterator[Chunk]:
+    """``backend.stream(request)`` when the backend streams, else one chunk from ``generate``."""
+    stream = getattr(backend, "stream", None)
+    if callable(stream):
+        chunks: Iterator[Chunk] = stream(request)
+        return chunks
+    return _one_chunk(backend, request)
+
+
+def _one_chunk(backend: Backend, request: GenerationRequest) -> Iterator[Chunk]:
+    generation = backend.generate(request)
+    yield Chunk(generation.text, generation.finish_reason, generation)
+
+
 class BaseBackend:
     """Defaults for the optional parts of ``Backend``: subclasses implement ``generate``."""
 
@@ -98,3 +156,7 @@ class BaseBackend:
 
     def status(self) -> ModelStatus:
         return ModelStatus(True)
+
+    def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
+        """No token streaming: the whole answer as one final chunk, when ``generate`` returns."""
+        return _one_chunk(self, request)

@@ -17,6 +17,9 @@ One ``LlamaCppBackend`` serves one configured GGUF model (``embedded:<name>`` or
   that template, exactly as ``create_chat_completion`` would. A GGUF without one (the Gemma 3
   270M *base* model) gets a completion-style prompt: the messages' text, one after another.
   ``options.prompt_style`` = ``"chat"`` / ``"completion"`` overrides ``"auto"``.
+* **Streaming.** ``stream`` yields the text as llama.cpp samples it (``create_completion`` with
+  ``stream=True``), with the same checks, grammar and prompt as ``generate``; the model stays
+  locked for the whole stream, and closing the iterator early stops the generation.
 * **Quiet.** llama.cpp's log goes to the ``docroute.backends.llamacpp`` logger at DEBUG level,
   never to stderr; its last lines are added to error messages.
 
@@ -42,7 +45,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._exceptions import (
     BackendError,
@@ -54,7 +57,7 @@ from .._exceptions import (
     PromptTruncated,
 )
 from ..config import ModelConfig
-from ._base import Generation, GenerationRequest, ModelStatus
+from ._base import Chunk, Generation, GenerationRequest, ModelStatus
 from ._embedded import resolve_model_path
 
 if TYPE_CHECKING:
@@ -254,30 +257,16 @@ class LlamaCppBackend:
 
     def generate(self, request: GenerationRequest) -> Generation:
         """Run one request; the model is (re)loaded only when ``request.n_ctx`` changes."""
-        start = time.perf_counter()
-        n_ctx = request.n_ctx or self.default_n_ctx
-        if n_ctx > self.max_context:
-            raise ContextOverflowError(
-                f"{self.name}: n_ctx {n_ctx} is larger than the model's max_context "
-                f"{self.max_context}")
-        prompt = self.prompt_tokens(request.messages)
-        if len(prompt) + request.max_tokens > n_ctx:
-            raise ContextOverflowError(
-                f"{self.name}: prompt of {len(prompt)} tokens + {request.max_tokens} output "
-                f"tokens does not fit a context of {n_ctx}")
-        grammar = self.grammar_for(request.json_schema) if request.json_schema else None
-        deadline = start + request.timeout_s if request.timeout_s else None
+        call = self._prepare(request)
         with self._lock:
-            llm, load_ms = self._ensure_loaded(n_ctx)
-            out, ttft_ms, timed_out = self._complete(llm, prompt, request, grammar, deadline)
-        total_ms = (time.perf_counter() - start) * 1000
-        if timed_out:
-            raise BackendTimeout(f"{self.name}: no answer within {request.timeout_s:g} s",
-                                 model=self.name)
+            llm, load_ms = self._ensure_loaded(call.n_ctx)
+            out = self._complete(llm, call, request)
+        total_ms = (time.perf_counter() - call.start) * 1000
+        call.raise_if_timed_out(self.name, request)
         usage = out["usage"]
-        if int(usage["prompt_tokens"]) != len(prompt):
+        if int(usage["prompt_tokens"]) != len(call.prompt):
             raise PromptTruncated(f"{self.name}: llama.cpp evaluated {usage['prompt_tokens']} "
-                                  f"of {len(prompt)} prompt tokens", model=self.name)
+                                  f"of {len(call.prompt)} prompt tokens", model=self.name)
         return Generation(
             text=out["choices"][0]["text"],
             model=self.name,
@@ -285,10 +274,50 @@ class LlamaCppBackend:
             completion_tokens=int(usage["completion_tokens"]),
             finish_reason=out["choices"][0].get("finish_reason") or "stop",
             load_ms=load_ms,
-            ttft_ms=ttft_ms,
+            ttft_ms=call.ttft_ms(),
             total_ms=total_ms,
-            n_ctx=n_ctx,
+            n_ctx=call.n_ctx,
         )
+
+    def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
+        """Yield the answer token by token; the last chunk carries the ``Generation``.
+
+        The checks (context, grammar) run before the first chunk; the model is locked until the
+        stream ends or the iterator is closed. ``completion_tokens`` counts the sampled tokens
+        (a final end-of-generation token is not counted unless the request has stop sequences,
+        where the two endings cannot be told apart).
+        """
+        call = self._prepare(request)
+        with self._lock:
+            llm, load_ms = self._ensure_loaded(call.n_ctx)
+            parts: list[str] = []
+            finish = "stop"
+            with _llama_errors(self.name, "generating"):
+                llm.reset()  # the whole prompt every time, as in generate (same seed, same text)
+                call.started = time.perf_counter()
+                parts_out = llm.create_completion(stream=True,
+                                                  **self._completion_args(call, request))
+                for part in cast(Iterator[dict[str, Any]], parts_out):
+                    choice = part["choices"][0]
+                    finish = choice.get("finish_reason") or finish
+                    if choice["text"]:
+                        parts.append(choice["text"])
+                        yield Chunk(choice["text"])
+        call.raise_if_timed_out(self.name, request)
+        # llama-cpp-python calls the check once per sampled token and once more at the end.
+        sampled = call.checks - 1 - (1 if finish == "stop" and not request.stop else 0)
+        generation = Generation(
+            text="".join(parts),
+            model=self.name,
+            prompt_tokens=len(call.prompt),
+            completion_tokens=max(0, sampled),
+            finish_reason=finish,
+            load_ms=load_ms,
+            ttft_ms=call.ttft_ms(),
+            total_ms=(time.perf_counter() - call.start) * 1000,
+            n_ctx=call.n_ctx,
+        )
+        yield Chunk("", finish, generation)
 
     # -- more than the protocol -------------------------------------------------------------
 
@@ -405,44 +434,76 @@ class LlamaCppBackend:
         self._n_ctx = n_ctx
         return self._llm, (time.perf_counter() - start) * 1000
 
-    def _complete(
-        self,
-        llm: Llama,
-        prompt: list[int],
-        request: GenerationRequest,
-        grammar: LlamaGrammar | None,
-        deadline: float | None,
-    ) -> tuple[dict[str, Any], float | None, bool]:
-        """Run the completion; returns the response, time to first token and a timeout flag."""
+    def _prepare(self, request: GenerationRequest) -> _Call:
+        """Check that ``request`` fits and compile its grammar, before the model is locked."""
+        start = time.perf_counter()
+        n_ctx = request.n_ctx or self.default_n_ctx
+        if n_ctx > self.max_context:
+            raise ContextOverflowError(
+                f"{self.name}: n_ctx {n_ctx} is larger than the model's max_context "
+                f"{self.max_context}")
+        prompt = self.prompt_tokens(request.messages)
+        if len(prompt) + request.max_tokens > n_ctx:
+            raise ContextOverflowError(
+                f"{self.name}: prompt of {len(prompt)} tokens + {request.max_tokens} output "
+                f"tokens does not fit a context of {n_ctx}")
+        grammar = self.grammar_for(request.json_schema) if request.json_schema else None
+        deadline = start + request.timeout_s if request.timeout_s else None
+        return _Call(start=start, n_ctx=n_ctx, prompt=prompt, grammar=grammar, deadline=deadline)
+
+    def _completion_args(self, call: _Call, request: GenerationRequest) -> dict[str, Any]:
+        """The arguments of ``create_completion`` shared by ``generate`` and ``stream``."""
         llama_cpp = _llama_cpp()
-        first_token: list[float] = []
-        timed_out = False
-        started = time.perf_counter()
+        return {
+            "prompt": call.prompt,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "seed": request.seed,
+            "stop": list(request.stop),
+            "repeat_penalty": self.repeat_penalty,
+            "grammar": call.grammar,
+            "stopping_criteria": llama_cpp.StoppingCriteriaList([call.check]),
+        }
 
-        def check(_ids: Any, _logits: Any) -> bool:  # called after every sampled token
-            nonlocal timed_out
-            now = time.perf_counter()
-            if not first_token:
-                first_token.append(now)
-            timed_out = deadline is not None and now > deadline
-            return timed_out
-
+    def _complete(self, llm: Llama, call: _Call, request: GenerationRequest) -> dict[str, Any]:
+        """Run the completion (not streamed) and return llama.cpp's response."""
         with _llama_errors(self.name, "generating"):
             # Evaluate the whole prompt every time: reusing a cached prefix evaluates the rest in
             # different batches, which changes the logits slightly, so the same seed would not
             # give the same text.
             llm.reset()
-            out = llm.create_completion(
-                prompt=prompt,
-                max_tokens=request.max_tokens,
-                temperature=request.temperature,
-                seed=request.seed,
-                stop=list(request.stop),
-                repeat_penalty=self.repeat_penalty,
-                grammar=grammar,
-                stopping_criteria=llama_cpp.StoppingCriteriaList([check]),
-            )
+            call.started = time.perf_counter()
+            out = llm.create_completion(**self._completion_args(call, request))
         if not isinstance(out, dict):  # only a streaming call returns an iterator
             raise TypeError(f"expected a completion dict from llama.cpp, got {type(out)}")
-        ttft_ms = (first_token[0] - started) * 1000 if first_token else None
-        return dict(out), ttft_ms, timed_out
+        return dict(out)
+
+
+class _Call:
+    """One prepared call: its prompt, window, grammar, and the per-token check (timeout, TTFT)."""
+
+    def __init__(self, *, start: float, n_ctx: int, prompt: list[int],
+                 grammar: LlamaGrammar | None, deadline: float | None) -> None:
+        self.start, self.n_ctx, self.prompt = start, n_ctx, prompt
+        self.grammar, self.deadline = grammar, deadline
+        self.first_token: float | None = None
+        self.checks = 0  # calls of ``check``
+        self.timed_out = False
+        self.started = start  # reset when llama.cpp starts (after loading and locking)
+
+    def check(self, _ids: Any, _logits: Any) -> bool:
+        """llama.cpp's stopping criterion, called after every sampled token: stop when late."""
+        now = time.perf_counter()
+        self.checks += 1
+        if self.first_token is None:
+            self.first_token = now
+        self.timed_out = self.deadline is not None and now > self.deadline
+        return self.timed_out
+
+    def ttft_ms(self) -> float | None:
+        return None if self.first_token is None else (self.first_token - self.started) * 1000
+
+    def raise_if_timed_out(self, model: str, request: GenerationRequest) -> None:
+        if self.timed_out:
+            raise BackendTimeout(f"{model}: no answer within {request.timeout_s:g} s",
+                                 model=model)

@@ -185,9 +185,9 @@ def _docstring_only_bodies(text: str) -> set[int]:
     """Lines of docstrings that are the only statement of a class or function body."""
     lines = set()
     for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if len(node.body) == 1 and ast.get_docstring(node, clean=False) is not None:
-                lines.add(node.body[0].lineno)
+        if (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                and len(node.body) == 1 and ast.get_docstring(node, clean=False) is not None):
+            lines.add(node.body[0].lineno)
     return lines
 
 
@@ -251,39 +251,42 @@ def parse_docstring(doc: str) -> Reference:
     synopsis = " ".join(paragraphs[0].split()) if paragraphs else ""
     description = "\n\n".join(" ".join(p.split()) for p in paragraphs[1:] if p.strip())
     params: dict[str, str] = {}
-    for title, section in sections:
+    for title, numpy, section in sections:
         if title in _PARAM_SECTIONS:
-            params.update(_section_params(section))
+            params.update(_section_params(section, numpy=numpy))
         elif title == ":param":
             params.update(_sphinx_params(section))
     return Reference(synopsis=synopsis, description=description, parameters=params)
 
 
-def _split_sections(lines: list[str]) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    """The free text before the first section, and each section's (lowercase title, lines)."""
+_Section = tuple[str, bool, list[str]]  # lowercase title, NumPy style, lines
+
+
+def _split_sections(lines: list[str]) -> tuple[list[str], list[_Section]]:
+    """The free text before the first section, and the sections."""
     body: list[str] = []
-    sections: list[tuple[str, list[str]]] = []
+    sections: list[_Section] = []
     i = 0
     while i < len(lines):
         line = lines[i]
         google = _GOOGLE_HEADER.match(line)
         if i + 1 < len(lines) and line.strip() and _NUMPY_RULE.match(lines[i + 1].strip()):
-            sections.append((line.strip().lower(), []))
+            sections.append((line.strip().lower(), True, []))
             i += 2
             continue
         if google and not line.startswith(" ") and google.group(1).lower() in _SECTION_TITLES:
-            sections.append((google.group(1).lower(), []))
+            sections.append((google.group(1).lower(), False, []))
         elif line.startswith(":") and _SPHINX_FIELD.match(line):
-            sections.append((":param", [line]))
+            sections.append((":param", False, [line]))
         elif sections:
-            sections[-1][1].append(line)
+            sections[-1][2].append(line)
         else:
             body.append(line)
         i += 1
     return body, sections
 
 
-def _section_params(lines: list[str]) -> dict[str, str]:
+def _section_params(lines: list[str], *, numpy: bool) -> dict[str, str]:
     """``name (type): text`` (Google) or ``name : type`` + indented text (NumPy) entries."""
     params: dict[str, list[str]] = {}
     current: str | None = None
@@ -292,10 +295,10 @@ def _section_params(lines: list[str]) -> dict[str, str]:
         if not line.strip():
             continue
         depth = len(line) - len(line.lstrip())
-        match = _GOOGLE_PARAM.match(line) or _NUMPY_PARAM.match(line.strip())
+        match = (_NUMPY_PARAM if numpy else _GOOGLE_PARAM).match(line.strip())
         if depth == base and match:
             current = match.group(1)
-            rest = match.group(2) if match.re is _GOOGLE_PARAM else ""
+            rest = "" if numpy else match.group(2)
             params[current] = [rest] if rest else []
         elif current is not None:
             params[current].append(line.strip())

@@ -48,10 +48,18 @@ from .dataset import EvalUnit, parse_docstring
 if TYPE_CHECKING:
     from rouge_score.rouge_scorer import RougeScorer
 
-__all__ = ["JUDGE_RUBRIC", "METRICS_VERSION", "Scorer", "UnitScore", "bleu", "judge_doc", "judge_messages"]
+__all__ = [
+    "JUDGE_RUBRIC",
+    "METRICS_VERSION",
+    "Scorer",
+    "UnitScore",
+    "bleu",
+    "judge_doc",
+    "judge_messages",
+]
 
 # Bump when a metric's definition changes: cached results are scored again.
-METRICS_VERSION = "1"
+METRICS_VERSION = "2"
 
 _WORD = re.compile(r"\w+")
 

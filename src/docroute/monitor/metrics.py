@@ -6,17 +6,16 @@ global default), so two apps in one process, or two tests, never see each other'
 
 Metrics (namespace ``docroute``):
 
-==============================================  =====================================================
-``docroute_requests_total{model,outcome}``      requests by the model that answered (or failed
-                                                last) and the outcome: ok, fallback, error class
-``docroute_request_latency_seconds{model}``     histogram of the whole request, fallbacks included
-``docroute_time_to_first_token_seconds{model}`` histogram, when the backend streams
-``docroute_fallbacks_total{from_model,to_model}`` requests that another model had to answer
-``docroute_circuit_breaker_state{model,replica}`` 0 closed, 1 half-open, 2 open (set by the gateway)
-``docroute_context_bucket_requests_total{model,n_ctx}``  which context buckets requests ran with
-``docroute_tokens_total{model,kind}``           prompt and completion tokens
-``docroute_quality{model}``                     histogram of the online quality score
-==============================================  =====================================================
+- ``docroute_requests_total{model,outcome}``: requests by the model that answered (or failed
+  last) and the outcome (ok, fallback, or the error class);
+- ``docroute_request_latency_seconds{model}``: histogram of the whole request, fallbacks included;
+- ``docroute_time_to_first_token_seconds{model}``: histogram, when the backend streams;
+- ``docroute_fallbacks_total{from_model,to_model}``: requests another model had to answer;
+- ``docroute_circuit_breaker_state{model,replica}``: 0 closed, 1 half-open, 2 open (the gateway
+  sets it);
+- ``docroute_context_bucket_requests_total{model,n_ctx}``: the context buckets requests ran with;
+- ``docroute_tokens_total{model,kind}``: prompt and completion tokens;
+- ``docroute_quality{model}``: histogram of the online quality score.
 """
 
 from __future__ import annotations

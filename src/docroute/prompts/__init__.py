@@ -44,10 +44,25 @@ _RETURNS_POWERSHELL = "what it writes to the pipeline"
 _TEXT_RULE = "Write plain text: no double quotes and no backslashes (use ' and /)."
 
 
+# Languages documented with a comment above the declaration share the `*_doccomment.txt`
+# templates: (name, code fence, documentation format).
+_DOC_COMMENTS: dict[str, tuple[str, str, str]] = {
+    "csharp": ("C#", "csharp", "XML documentation comments"),
+    "typescript": ("TypeScript", "typescript", "TSDoc comments"),
+    "javascript": ("JavaScript", "javascript", "JSDoc comments"),
+    "java": ("Java", "java", "Javadoc comments"),
+    "cpp": ("C++", "cpp", "Doxygen comments"),
+    "c": ("C", "c", "Doxygen comments"),
+    "php": ("PHP", "php", "PHPDoc comments"),
+}
+
+
 def template_name(unit: Unit) -> str:
-    """The template file for ``unit``, e.g. ``function_powershell.txt``."""
+    """The template file for ``unit``, e.g. ``function_powershell.txt``; the languages of
+    ``_DOC_COMMENTS`` share ``function_doccomment.txt`` and ``class_doccomment.txt``."""
     kind = "function" if unit.kind == "method" else unit.kind
-    name = f"{kind}_{unit.language}.txt"
+    language = "doccomment" if unit.language in _DOC_COMMENTS else unit.language
+    name = f"{kind}_{language}.txt"
     if name not in _template_names():
         raise InputError(f"no prompt template for a {unit.language} {unit.kind} ({unit.name})")
     return name
@@ -96,7 +111,11 @@ def _param_fact(unit: Unit, p: Param) -> str:
             extras.append("from the pipeline")
         return text + (f" ({', '.join(extras)})" if extras else "")
     prefix = {"var_positional": "*", "var_keyword": "**"}.get(p.kind, "")
+    if unit.language != "python":  # `...rest`; Bash's `$@` says it already
+        prefix = "..." if p.kind == "var_positional" and unit.language != "bash" else ""
     text = prefix + p.name + (f": {p.type}" if p.type else "")
+    if p.position is not None and unit.language == "bash":
+        text += f" (${p.position})"
     return text + (f" = {p.default}" if p.default is not None else "")
 
 
@@ -138,7 +157,11 @@ def build_messages(unit: Unit, family: str, context: str = "") -> list[dict[str,
     """
     system, user = _template(template_name(unit))
     context_block = f"Context:\n{context.strip()}\n" if context.strip() else ""
+    language, fence, doc_format = _DOC_COMMENTS.get(unit.language, (unit.language, "", ""))
     values = {
+        "language": language,
+        "fence": fence,
+        "doc_format": doc_format,
         "name": unit.name,
         "kind": unit.kind,
         "code": unit.code.strip("\n"),

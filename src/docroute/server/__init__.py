@@ -1,0 +1,180 @@
+"""The routing gateway: docroute behind OpenAI- and Ollama-compatible HTTP APIs.
+
+``create_app(config)`` builds the FastAPI app (nothing runs, loads or listens until it serves);
+``serve(config, host, port)`` runs it with uvicorn, which is what ``docroute serve`` calls.
+Clients written for OpenAI (``base_url=http://127.0.0.1:8800/v1``) or for Ollama
+(``host=http://127.0.0.1:8800``) work unchanged; ``model: "auto"`` lets docroute's routing choose
+the model, and every answer says who served it in ``x-docroute-*`` headers. See ``_chat`` for the
+routing and fallbacks, ``_security`` for the limits, ``_dashboard`` for ``/dashboard``,
+``/metrics`` and ``/health``.
+
+Importing this package imports neither FastAPI nor uvicorn: they are the ``docroute[server]``
+extra, imported when an app is created.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import ConfigError
+from ._settings import DEFAULT_HOST, DEFAULT_PORT, ServerSettings, is_loopback, settings_for
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from ..config import Config
+    from ..monitor.metrics import Metrics
+    from ..monitor.store import Store
+    from ..pool import ModelPool
+    from ._chat import ChatRouter
+    from ._state import GatewayState
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "Gateway",
+    "ServerSettings",
+    "create_app",
+    "is_loopback",
+    "serve",
+    "settings_for",
+]
+
+_EXTRA_HINT = "the gateway needs FastAPI and uvicorn: pip install 'docroute[server]'"
+
+
+@dataclass
+class Gateway:
+    """What the routes of one app share (``app.state.gateway``)."""
+
+    config: Config
+    settings: ServerSettings
+    pool: ModelPool
+    state: GatewayState
+    chat: ChatRouter
+    metrics: Metrics
+    store: Store | None
+
+
+def _require_fastapi() -> None:
+    try:
+        import fastapi  # noqa: F401
+        import prometheus_client  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(f"{_EXTRA_HINT} ({exc})") from exc
+
+
+def create_app(
+    config: Config,
+    *,
+    settings: ServerSettings | None = None,
+    pool: ModelPool | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> FastAPI:
+    """The gateway app for ``config``.
+
+    Args:
+        config: models and routing.
+        settings: listen address, tokens and limits; default: ``config``'s ``server`` section.
+        pool: the model backends (default: a new ``ModelPool``; tests share one).
+        environ: where ``settings.api_keys_env`` is read (default: ``os.environ``).
+
+    Raises:
+        ConfigError: the server extra is not installed, or the token variable is not set.
+    """
+    _require_fastapi()
+    from fastapi import FastAPI
+    from starlette.middleware.cors import CORSMiddleware
+
+    from .. import __version__
+    from ..monitor.metrics import Metrics
+    from ..monitor.recorder import Recorder
+    from ..monitor.store import Store
+    from ..pool import ModelPool
+    from . import _dashboard, _ollama, _openai
+    from ._chat import ChatRouter
+    from ._security import Guard
+    from ._state import GatewayState
+
+    settings = settings or settings_for(config)
+    tokens = settings.tokens(environ)
+    metrics = Metrics()
+    store = Store(settings.db, store_inputs=settings.log_prompts) if settings.record else None
+    recorder = Recorder(store, metrics=metrics, config=config, source="gateway",
+                        score_quality=False)
+    state = GatewayState(recorder, settings.recent_requests)
+    pool = pool or ModelPool(config)
+    gateway = Gateway(config, settings, pool, state, ChatRouter(config, pool, state, settings),
+                      metrics, store)
+    on_reject = _gateway_metrics(gateway)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if store is not None:
+            store.close()
+
+    app = FastAPI(title="docroute gateway", version=__version__, docs_url=None,
+                  redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.gateway = gateway
+    for module in (_openai, _ollama, _dashboard):
+        app.include_router(module.router)
+    app.add_middleware(Guard, settings=settings, tokens=tokens, state=state, on_reject=on_reject)
+    if settings.cors_origins:  # outermost, so preflight requests need no token
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST"],
+                           allow_headers=["authorization", "content-type"],
+                           expose_headers=["x-docroute-model", "x-docroute-context",
+                                           "x-docroute-attempts"])
+    return app
+
+
+def _gateway_metrics(gateway: Gateway) -> Any:
+    """Gateway collectors in the app's registry; returns the rejection counter's callback."""
+    from prometheus_client import Counter, Gauge
+
+    registry = gateway.metrics.registry
+    in_flight = Gauge("docroute_gateway_in_flight", "Generation requests being served.",
+                      registry=registry)
+    in_flight.set_function(lambda: gateway.state.in_flight)
+    rejected = Counter("docroute_gateway_rejected", "Requests refused by the guard.",
+                       ["reason"], registry=registry)
+    for reason in ("auth", "concurrency", "body_size"):
+        rejected.labels(reason)
+
+    def on_reject(reason: str) -> None:
+        rejected.labels(reason).inc()
+
+    return on_reject
+
+
+def serve(
+    config: Config,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    settings: ServerSettings | None = None,
+    log_level: str = "info",
+    access_log: bool = True,
+) -> None:
+    """Run the gateway with uvicorn until it is stopped (``docroute serve``).
+
+    ``host``/``port`` override the settings (default 127.0.0.1:8800).
+
+    Raises:
+        ConfigError: the server extra is missing, the settings are invalid, or the address is
+            not loopback and no bearer token is configured.
+    """
+    settings = (settings or settings_for(config)).with_overrides(host=host, port=port)
+    settings.check_bind(settings.tokens())
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise ConfigError(f"{_EXTRA_HINT} ({exc})") from exc
+    app = create_app(config, settings=settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level,
+                access_log=access_log, server_header=False, proxy_headers=False,
+                timeout_graceful_shutdown=10)

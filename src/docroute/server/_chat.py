@@ -1,0 +1,520 @@
+"""Route one chat request and walk its fallback chain: the core that both APIs share.
+
+``model`` decides the route:
+
+``auto`` / ``auto:<policy>``
+    the last user message is profiled (``classify.profile_text``) and the configured policy (or
+    ``<policy>``, any spec ``--policy`` accepts, e.g. ``auto:complexity``) chooses the model;
+    the chain is the decision's fallback chain.
+a configured model name (``name`` or ``name:latest``)
+    that model first (policy ``single:<name>``), then its fallback chain
+    (``route.fallback_chain``).
+
+Each model of the chain (at most ``routing.max_chain``) gets the request with a context window
+sized from the prompt: counted exactly by the model's tokenizer when it has one, estimated
+otherwise. A model that fails (backend error, context overflow, bad model config) *before it
+produced anything* is recorded as an attempt and the next one is tried, so the client never sees
+it. In a stream, "before anything" means before the first chunk with text: once text was sent,
+a failure ends the stream with the API's error event (``StreamEncoder.error``), and a stream
+that stalls longer than ``stream_idle_timeout_s`` ends the same way, so a client never hangs.
+The cascade policy's *escalation* (re-asking a larger model when the answer fails the
+documentation checks) does not apply to free-form chat.
+
+Blocking work (profiling, token counting, model calls) runs in worker threads: ``complete`` and
+``open_stream`` are synchronous and called with ``anyio.to_thread.run_sync``; ``stream_body``
+pulls the rest of a stream one chunk per thread hop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+import anyio.to_thread
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from .._exceptions import (
+    BackendError,
+    BackendTimeout,
+    ConfigError,
+    ContextOverflowError,
+    DocrouteError,
+)
+from ..analyze.features import estimate_tokens
+from ..backends._base import Backend, Chunk, Generation, GenerationRequest, stream_chunks
+from ..classify import profile_text
+from ..config import Config
+from ..dispatch import Attempt
+from ..monitor.recorder import outcome_of
+from ..monitor.store import RequestRecord
+from ..pool import ModelPool
+from ..route import Decision, choose_bucket, route, route_options
+from ._settings import ServerSettings
+from ._state import Entry, GatewayState
+
+__all__ = [
+    "ChatCall",
+    "ChatFailed",
+    "ChatRouter",
+    "Plan",
+    "Served",
+    "StreamEncoder",
+    "dumps",
+    "respond",
+]
+
+_log = logging.getLogger("docroute.server")
+
+# Errors after which the next model of the chain is tried.
+FALLBACK_ERRORS = (BackendError, ContextOverflowError, ConfigError)
+_MESSAGE_OVERHEAD_TOKENS = 4  # role markers around each chat message (ChatML: 4-5)
+
+
+@dataclass
+class ChatCall:
+    """One request, whatever API it came through."""
+
+    api: str  # openai.chat | openai.completions | ollama.chat | ollama.generate
+    model: str  # as the client sent it
+    messages: list[dict[str, str]]
+    stream: bool = False
+    max_tokens: int | None = None
+    temperature: float | None = None
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+    json_schema: dict[str, Any] | None = None
+
+    def prompt_text(self) -> str:
+        """What routing profiles: the last user message (else the last message)."""
+        for message in reversed(self.messages):
+            if message.get("role") == "user":
+                return message.get("content", "")
+        return self.messages[-1].get("content", "") if self.messages else ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The route of a request: the decision and the models to try, in order."""
+
+    requested: str
+    decision: Decision
+    chain: tuple[str, ...]
+    max_tokens: int
+    prompt_estimate: int
+
+    @property
+    def policy(self) -> str:
+        return self.decision.policy
+
+
+@dataclass
+class Served:
+    """A request that a model took: its answer, or its open stream, and the way there."""
+
+    call: ChatCall
+    plan: Plan
+    model: str
+    n_ctx: int | None
+    attempts: list[Attempt]  # the failed attempts before this model
+    started: float  # perf_counter() when the request arrived
+    attempt_started: float
+    generation: Generation | None = None  # the answer; for a stream, once it ended
+    first: list[Chunk] = field(default_factory=list)  # a stream's chunks read before the reply
+    chunks: Iterator[Chunk] | None = None
+    ttft_ms: float | None = None  # first text as the gateway saw it (fallbacks included)
+    error: BaseException | None = None  # a stream that failed after its first chunk
+    finished: float | None = None
+
+    def headers(self) -> dict[str, str]:
+        """``x-docroute-*`` response headers: who answered, with which window, after what."""
+        headers = {
+            "x-docroute-model": self.model,
+            "x-docroute-context": str(self.n_ctx or ""),
+            "x-docroute-attempts": str(len(self.attempts) + 1),
+            "x-docroute-policy": self.plan.policy,
+            "x-docroute-routed-model": self.plan.decision.model,
+        }
+        if self.attempts:
+            headers["x-docroute-fallback-from"] = self.attempts[0].model
+        return headers
+
+    def close(self) -> None:
+        """Stop the model's stream (frees the model); safe to call more than once."""
+        close = getattr(self.chunks, "close", None)
+        if callable(close):
+            try:
+                close()
+            except ValueError:  # still running in an abandoned worker thread: it ends itself
+                _log.debug("%s: stream still running in a worker thread", self.model)
+
+
+class ChatFailed(Exception):
+    """No model answered (or the request cannot be routed); ``status`` is the HTTP status."""
+
+    def __init__(self, message: str, *, status: int, code: str, param: str | None = None,
+                 attempts: list[Attempt] | None = None, plan: Plan | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.param = status, code, param
+        self.attempts = attempts or []
+        self.plan = plan
+
+    @property
+    def outcome(self) -> str:
+        """The request log's outcome: ``AllAttemptsFailed`` after attempts, else the cause."""
+        if self.attempts:
+            return "AllAttemptsFailed"
+        return "ContextOverflowError" if self.code == "context_length_exceeded" else "ChatFailed"
+
+    def headers(self) -> dict[str, str]:
+        if not self.attempts:
+            return {}
+        return {"x-docroute-attempts": str(len(self.attempts)),
+                "x-docroute-model": self.attempts[-1].model}
+
+
+class StreamEncoder(Protocol):
+    """How one API writes a stream: a start, text deltas, the end, or an error event."""
+
+    media_type: str
+
+    def start(self, served: Served) -> bytes: ...
+
+    def delta(self, served: Served, text: str) -> bytes: ...
+
+    def end(self, served: Served, generation: Generation, finish_reason: str) -> bytes: ...
+
+    def error(self, served: Served, exc: BaseException) -> bytes: ...
+
+
+def _failure_status(attempts: list[Attempt]) -> tuple[int, str]:
+    kinds = {a.outcome for a in attempts}
+    if kinds == {"ContextOverflowError"}:
+        return 400, "context_length_exceeded"
+    if "BackendOverloaded" in kinds:
+        return 503, "overloaded"
+    if kinds == {"BackendTimeout"}:
+        return 504, "timeout"
+    return 502, "upstream_error"
+
+
+def _first_chunks(chunks: Iterator[Chunk]) -> list[Chunk]:
+    """Read up to the first chunk with text (or the end): failures until then can fall back."""
+    first: list[Chunk] = []
+    for chunk in chunks:
+        first.append(chunk)
+        if chunk.text or chunk.generation is not None:
+            return first
+    return first  # ended without a final chunk: stream_body reports it
+
+
+def _next_or_none(chunks: Iterator[Chunk]) -> Chunk | None:
+    return next(chunks, None)
+
+
+class ChatRouter:
+    """Plans, runs and records chat requests for one app (config, models, state)."""
+
+    def __init__(self, config: Config, pool: ModelPool, state: GatewayState,
+                 settings: ServerSettings) -> None:
+        self.config = config
+        self.pool = pool
+        self.state = state
+        self.settings = settings
+        self._thresholds = route_options(config).thresholds
+        self._by_budget: dict[int, Config] = {}
+
+    # -- routing (sync, cheap but may profile long text: call from a worker thread) ----------
+
+    def resolve(self, requested: str) -> str | None:
+        """The policy spec for a ``model`` field; None: the configured policy.
+
+        Raises:
+            ChatFailed: 404 when the name is neither ``auto[:policy]`` nor a configured model.
+        """
+        name = requested.strip()
+        if name == "auto" or name.startswith("auto:"):
+            spec = name[5:].strip()
+            return None if spec in ("", "latest") else spec
+        base = name.removesuffix(":latest")
+        if base in self.config.models:
+            return f"single:{base}"
+        known = ", ".join(["auto", *self.config.models])
+        raise ChatFailed(f"model {requested!r} not found; known models: {known}",
+                         status=404, code="model_not_found", param="model")
+
+    def model_names(self) -> list[str]:
+        return list(self.config.models)
+
+    def plan(self, call: ChatCall) -> Plan:
+        """Profile the request and route it.
+
+        Raises:
+            ChatFailed: unknown model (404), bad policy (400), a prompt no model can hold (400).
+        """
+        policy = self.resolve(call.model)
+        max_tokens = (call.max_tokens or self.settings.default_max_tokens
+                      or self.config.context.output_tokens)
+        estimate = sum(estimate_tokens(m.get("content", ""), None) + _MESSAGE_OVERHEAD_TOKENS
+                       for m in call.messages)
+        profile = profile_text(call.prompt_text(), thresholds=self._thresholds)
+        try:
+            decision = route(profile, self._config_for(max_tokens), self.pool.loaded_contexts(),
+                             policy=policy, prompt_tokens=estimate, exact=False)
+        except ConfigError as exc:
+            raise ChatFailed(str(exc), status=400, code="invalid_model", param="model") from exc
+        except ContextOverflowError as exc:
+            raise ChatFailed(str(exc), status=400, code="context_length_exceeded",
+                             param="messages") from exc
+        chain = decision.chain[: max(1, self.config.routing.max_chain)]
+        return Plan(call.model, decision, chain, max_tokens, estimate)
+
+    def _config_for(self, output_tokens: int) -> Config:
+        """The config with the request's output budget (context sizing adds it to the prompt)."""
+        cfg = self._by_budget.get(output_tokens)
+        if cfg is None:
+            context = self.config.context.model_copy(update={"output_tokens": output_tokens})
+            cfg = self.config.model_copy(update={"context": context})
+            if len(self._by_budget) > 64:
+                self._by_budget.clear()
+            self._by_budget[output_tokens] = cfg
+        return cfg
+
+    def _request(self, call: ChatCall, plan: Plan, model: str,
+                 backend: Backend) -> GenerationRequest:
+        """The request for ``model``, its window sized from the prompt (exact when possible)."""
+        counted = backend.count_prompt_tokens(call.messages)
+        exact = counted is not None
+        context = choose_bucket(
+            counted if counted is not None else plan.prompt_estimate,
+            exact,
+            self._config_for(plan.max_tokens).context,
+            self.config.models[model].max_context,
+            self.pool.loaded_contexts().get(model),
+        )
+        return GenerationRequest(
+            messages=call.messages,
+            max_tokens=plan.max_tokens,
+            temperature=0.2 if call.temperature is None else call.temperature,
+            json_schema=call.json_schema,
+            n_ctx=context.n_ctx,
+            seed=call.seed,
+            stop=list(call.stop),
+            timeout_s=self.settings.request_timeout_s,
+        )
+
+    # -- running (sync: worker threads) ------------------------------------------------------
+
+    def complete(self, call: ChatCall, started: float) -> Served:
+        """Route ``call`` and return the first model's answer that did not fail."""
+        return self._walk(call, started, stream=False)
+
+    def open_stream(self, call: ChatCall, started: float) -> Served:
+        """Route ``call`` and open the stream of the first model that produced text."""
+        return self._walk(call, started, stream=True)
+
+    def _walk(self, call: ChatCall, started: float, *, stream: bool) -> Served:
+        plan = self.plan(call)
+        attempts: list[Attempt] = []
+        for model in plan.chain:
+            t0 = time.perf_counter()
+            n_ctx: int | None = None
+            chunks: Iterator[Chunk] | None = None
+            try:
+                backend = self.pool.get(model)
+                request = self._request(call, plan, model, backend)
+                n_ctx = request.n_ctx
+                served = Served(call, plan, model, n_ctx, attempts, started, t0)
+                if stream:
+                    chunks = stream_chunks(backend, request)
+                    served.first, served.chunks = _first_chunks(chunks), chunks
+                    served.ttft_ms = (time.perf_counter() - started) * 1000
+                else:
+                    served.generation = backend.generate(request)
+                return served
+            except FALLBACK_ERRORS as exc:
+                close = getattr(chunks, "close", None)
+                if callable(close):
+                    close()
+                attempts.append(Attempt(model, type(exc).__name__, str(exc)[:500], n_ctx,
+                                        round(time.perf_counter() - t0, 4)))
+                _log.info("%s failed before answering (%s); %s", model, type(exc).__name__,
+                          "trying the next model" if model != plan.chain[-1] else "none left")
+        status, code = _failure_status(attempts)
+        details = "; ".join(f"{a.model}: {a.outcome} ({a.detail})" for a in attempts)
+        raise ChatFailed(f"every model failed: {details}", status=status, code=code,
+                         attempts=attempts, plan=plan)
+
+    # -- streaming (async) -------------------------------------------------------------------
+
+    async def stream_body(self, served: Served, encoder: StreamEncoder) -> AsyncIterator[bytes]:
+        """The response body of an open stream; a failure ends it with an error event."""
+        try:
+            yield encoder.start(served)
+            pending = list(served.first)
+            while True:
+                chunk = pending.pop(0) if pending else await self._pull(served)
+                if chunk is None:
+                    raise BackendError(f"{served.model}: the stream ended without a final chunk",
+                                       model=served.model)
+                if chunk.text:
+                    yield encoder.delta(served, chunk.text)
+                if chunk.generation is not None:
+                    served.generation = chunk.generation
+                    finish = chunk.finish_reason or chunk.generation.finish_reason
+                    yield encoder.end(served, chunk.generation, finish)
+                    return
+        except Exception as exc:  # any failure mid-stream: tell the client, never hang
+            if not isinstance(exc, DocrouteError):
+                _log.exception("%s: the stream failed", served.model)
+            served.error = exc
+            yield encoder.error(served, exc)
+        finally:
+            served.finished = time.perf_counter()
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(served.close)
+
+    async def _pull(self, served: Served) -> Chunk | None:
+        assert served.chunks is not None
+        idle = self.settings.stream_idle_timeout_s
+        try:
+            with anyio.fail_after(idle):
+                return await anyio.to_thread.run_sync(_next_or_none, served.chunks,
+                                                      abandon_on_cancel=True)
+        except TimeoutError:
+            raise BackendTimeout(f"{served.model}: no output for {idle:g} s in the stream",
+                                 model=served.model) from None
+
+    # -- recording (sync: background tasks) ----------------------------------------------------
+
+    def record_served(self, served: Served) -> None:
+        """Record a request a model took (its stream may have failed or been dropped)."""
+        end = served.finished or time.perf_counter()
+        error = served.error
+        if served.call.stream and served.generation is None and error is None:
+            error = ConnectionAbortedError("the client closed the stream")
+        outcome = type(error).__name__ if error is not None else "ok"
+        last = Attempt(served.model, outcome, "" if error is None else str(error)[:500],
+                       served.n_ctx, round(end - served.attempt_started, 4))
+        self._record(served.call, served.plan, [*served.attempts, last], served.generation,
+                     error, (end - served.started) * 1000, served.ttft_ms)
+
+    def record_failed(self, call: ChatCall, failure: ChatFailed, started: float) -> None:
+        """Record a request no model answered (or that could not be routed)."""
+        if failure.plan is None and failure.status == 404:
+            return  # an unknown model name is the client's mistake, not a routed request
+        self._record(call, failure.plan, failure.attempts, None, failure,
+                     (time.perf_counter() - started) * 1000, None, outcome=failure.outcome)
+
+    def _record(self, call: ChatCall, plan: Plan | None, attempts: list[Attempt],
+                generation: Generation | None, error: BaseException | None,
+                latency_ms: float, ttft_ms: float | None, outcome: str | None = None) -> None:
+        tried = [a.to_dict() for a in attempts]
+        model = attempts[-1].model if attempts else (plan.decision.model if plan else None)
+        fallback_from = None
+        if error is None and model is not None:
+            outcome, fallback_from = outcome_of(model, tried)
+        elif outcome is None:
+            outcome = type(error).__name__
+        text = call.prompt_text()
+        record = RequestRecord(
+            ts=time.time(),
+            input_hash=hashlib.sha256(
+                json.dumps(call.messages, sort_keys=True).encode("utf-8", "surrogatepass")
+            ).hexdigest(),
+            outcome=outcome,
+            source="gateway",
+            input_text=text if self.settings.log_prompts else None,
+            **_decision_fields(plan),
+            model=model,
+            backend=self.config.models[model].backend if model in self.config.models else None,
+            replica=generation.replica if generation else None,
+            n_ctx=(generation.n_ctx if generation else None) or (
+                attempts[-1].n_ctx if attempts else None),
+            prompt_tokens=generation.prompt_tokens if generation else None,
+            completion_tokens=generation.completion_tokens if generation else None,
+            load_ms=generation.load_ms if generation else None,
+            ttft_ms=ttft_ms if ttft_ms is not None else (generation.ttft_ms if generation
+                                                         else None),
+            latency_ms=latency_ms,
+            tokens_per_s=_tokens_per_s(generation),
+            fallback_from=fallback_from,
+            error=None if error is None else str(error)[:2000],
+            attempts=tried,
+        )
+        self.state.add(Entry(record, call.api, call.model, call.stream))
+        _log.info("%s %s -> %s %s attempts=%d %.1f ms%s", call.api, call.model, model, outcome,
+                  len(attempts), latency_ms,
+                  f" prompt={text[:2000]!r}" if self.settings.log_prompts else "")
+
+
+def _decision_fields(plan: Plan | None) -> dict[str, Any]:
+    if plan is None:
+        return {}
+    decision = plan.decision
+    task = decision.task
+    score = task.get("score")
+    return {
+        "kind": task.get("kind"),
+        "language": task.get("language"),
+        "task_type": task.get("task_type"),
+        "tier": task.get("tier"),
+        "complexity": float(score) if isinstance(score, int | float) else None,
+        "policy": decision.policy,
+        "decision": decision.to_dict(),
+        "routed_model": decision.model,
+    }
+
+
+def _tokens_per_s(generation: Generation | None) -> float | None:
+    if generation is None:
+        return None
+    seconds = (generation.total_ms - generation.load_ms) / 1000.0
+    if generation.completion_tokens <= 0 or seconds <= 0:
+        return None
+    return generation.completion_tokens / seconds
+
+
+# -- the HTTP side both APIs share ---------------------------------------------------------------
+
+async def respond(
+    router: ChatRouter,
+    call: ChatCall,
+    started: float,
+    encoder: StreamEncoder,
+    render: Callable[[Served], dict[str, Any]],
+    failed: Callable[[ChatFailed], Response],
+) -> Response:
+    """Run ``call`` and answer: a stream through ``encoder``, or the JSON ``render`` makes.
+
+    The request is recorded in a background task, after the response is sent.
+    """
+    run = router.open_stream if call.stream else router.complete
+    try:
+        served = await anyio.to_thread.run_sync(run, call, started)
+    except ChatFailed as exc:
+        response = failed(exc)
+        response.headers.update(exc.headers())
+        response.background = BackgroundTask(router.record_failed, call, exc, started)
+        return response
+    background = BackgroundTask(router.record_served, served)
+    if call.stream:
+        return StreamingResponse(
+            router.stream_body(served, encoder),
+            media_type=encoder.media_type,
+            headers={**served.headers(), "cache-control": "no-cache", "x-accel-buffering": "no"},
+            background=background,
+        )
+    return Response(dumps(render(served)), media_type="application/json",
+                    headers=served.headers(), background=background)
+
+
+def dumps(data: Any) -> bytes:
+    """Compact JSON, UTF-8."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,99 @@
+"""Observability routes: ``/dashboard``, its JSON endpoints, ``/health`` and ``/metrics``.
+
+``GET /dashboard`` is a static page (``static/dashboard.html`` + ``dashboard.js``, package data,
+no third-party script, no CDN) that polls two JSON endpoints every two seconds and draws on
+``<canvas>``: request rate, latency percentiles, each model's share of the answers, fallbacks,
+and the recent routing decisions with their reasons.
+
+``GET /api/docroute/stats?window=SECONDS``
+    ``GatewayState.stats``: rate, latency / TTFT p50/p95/p99, model share, fallbacks, outcomes,
+    a time series, per-model and per-task-type numbers (``monitor.stats.summarize``).
+``GET /api/docroute/decisions?limit=N``
+    the newest requests: the decision (policy, chain, reasons), every attempt and the outcome.
+``GET /metrics``
+    Prometheus text format from the app's own ``CollectorRegistry`` (``monitor.metrics``).
+``GET /health``
+    liveness, never authenticated: ``{"status": "ok", ...}``.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib.resources import files
+
+import anyio.to_thread
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ._chat import dumps
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        "style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'")
+_STATIC_HEADERS = {"content-security-policy": _CSP, "x-content-type-options": "nosniff",
+                   "cache-control": "no-cache", "referrer-policy": "no-referrer"}
+
+
+@functools.cache
+def _static(name: str) -> bytes:
+    """A file of ``docroute/server/static`` (package data), read once."""
+    return (files("docroute.server") / "static" / name).read_bytes()
+
+
+def _json(data: object) -> Response:
+    return Response(dumps(data), media_type="application/json",
+                    headers={"cache-control": "no-store"})
+
+
+def _number(request: Request, name: str, default: float, low: float, high: float) -> float:
+    try:
+        value = float(request.query_params.get(name, default))
+    except ValueError:
+        return default
+    return min(high, max(low, value))
+
+
+@router.get("/dashboard")
+async def dashboard(request: Request) -> Response:
+    return Response(_static("dashboard.html"), media_type="text/html; charset=utf-8",
+                    headers=_STATIC_HEADERS)
+
+
+@router.get("/dashboard/dashboard.js")
+async def dashboard_js(request: Request) -> Response:
+    return Response(_static("dashboard.js"), media_type="text/javascript; charset=utf-8",
+                    headers=_STATIC_HEADERS)
+
+
+@router.get("/api/docroute/stats")
+async def stats(request: Request) -> Response:
+    state = request.app.state.gateway.state
+    window = _number(request, "window", 300.0, 10.0, 86400.0)
+    return _json(await anyio.to_thread.run_sync(state.stats, window))
+
+
+@router.get("/api/docroute/decisions")
+async def decisions(request: Request) -> Response:
+    state = request.app.state.gateway.state
+    limit = int(_number(request, "limit", 50, 1, 1000))
+    return _json({"decisions": await anyio.to_thread.run_sync(state.decisions, limit)})
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    gateway = request.app.state.gateway
+    body = await anyio.to_thread.run_sync(gateway.metrics.exposition)
+    return Response(body, media_type=gateway.metrics.content_type)
+
+
+@router.get("/health")
+async def health(request: Request) -> Response:
+    gateway = request.app.state.gateway
+    state = gateway.state
+    return _json({"status": "ok", "models": list(gateway.config.models),
+                  "uptime_s": round(state.clock() - state.started, 1),
+                  "in_flight": state.in_flight})

@@ -1,0 +1,297 @@
+"""The Ollama API: ``/api/chat``, ``/api/generate``, ``/api/tags``, ``/api/ps``, ``/api/version``.
+
+A client written for Ollama (the official ``ollama`` package, or plain HTTP) works when its host
+is docroute's address:
+
+* ``stream`` defaults to true, as in Ollama: newline-delimited JSON (``application/x-ndjson``),
+  one object per piece of text with ``done: false``, then a last object with ``done: true``,
+  ``done_reason`` and the counts and durations (nanoseconds). A failure after the first piece
+  ends the stream with ``{"error": "..."}`` (the ``ollama`` client raises ``ResponseError``);
+* ``stream: false``: one JSON object with the whole answer;
+* errors: ``{"error": "..."}`` with the HTTP status (404 for an unknown model).
+
+``options.num_predict`` / ``temperature`` / ``seed`` / ``stop`` are honoured; ``num_ctx`` is
+not, because routing sizes the context window. ``format`` (``"json"`` or a JSON schema) constrains
+the output. Images, tools, ``raw``, ``suffix`` and ``context`` are rejected with a 400 rather
+than ignored. An empty ``prompt`` to ``/api/generate`` only checks the model, like Ollama's
+"load" request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+from starlette.responses import PlainTextResponse, Response
+
+from ..backends._base import Generation
+from ._chat import ChatCall, ChatFailed, ChatRouter, Served, dumps, respond
+
+__all__ = ["OLLAMA_API_VERSION", "ollama_error", "router"]
+
+# The Ollama API release whose endpoints and fields this module follows; clients that check a
+# minimum server version read it from /api/version.
+OLLAMA_API_VERSION = "0.6.0"
+
+router = APIRouter()
+
+
+class BadRequest(ValueError):
+    """A request body that does not follow the API (HTTP 400)."""
+
+
+def ollama_error(status: int, message: str) -> Response:
+    """An error response in Ollama's shape."""
+    return Response(dumps({"error": message}), status_code=status, media_type="application/json")
+
+
+def _failed(exc: ChatFailed) -> Response:
+    return ollama_error(exc.status, str(exc))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str = ""
+    images: list[Any] | None = None
+    tool_calls: list[Any] | None = None
+
+
+class _Common(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1)
+    stream: bool = True
+    options: dict[str, Any] | None = None
+    format: str | dict[str, Any] | None = None
+    think: bool | str | None = None
+
+    def _unsupported(self, **fields: Any) -> None:
+        for name, value in fields.items():
+            if value:
+                raise BadRequest(f"{name!r} is not supported by docroute")
+
+    def call(self, api: str, messages: list[dict[str, str]]) -> ChatCall:
+        self._unsupported(think=self.think)
+        opts = self.options or {}
+        predict = opts.get("num_predict")
+        stop = opts.get("stop") or []
+        return ChatCall(
+            api=api, model=self.model, messages=messages, stream=self.stream,
+            max_tokens=int(predict) if predict is not None and int(predict) > 0 else None,
+            temperature=None if opts.get("temperature") is None else float(opts["temperature"]),
+            seed=None if opts.get("seed") is None else int(opts["seed"]),
+            stop=[stop] if isinstance(stop, str) else [str(s) for s in stop],
+            json_schema=self._schema(),
+        )
+
+    def _schema(self) -> dict[str, Any] | None:
+        if not self.format:
+            return None
+        if self.format == "json":
+            return {"type": "object"}
+        if isinstance(self.format, dict):
+            return self.format
+        raise BadRequest(f"format must be 'json' or a JSON schema, not {self.format!r}")
+
+
+class ChatBody(_Common):
+    messages: list[_Message] = Field(default_factory=list)
+    tools: list[Any] | None = None
+
+    def to_call(self) -> ChatCall:
+        self._unsupported(tools=self.tools)
+        messages = []
+        for i, m in enumerate(self.messages):
+            if m.images or m.tool_calls:
+                raise BadRequest(f"messages[{i}]: images and tool calls are not supported")
+            if m.role not in ("system", "user", "assistant"):
+                raise BadRequest(f"messages[{i}]: role {m.role!r} is not supported")
+            messages.append({"role": m.role, "content": m.content})
+        if not messages:
+            raise BadRequest("messages must not be empty")
+        return self.call("ollama.chat", messages)
+
+
+class GenerateBody(_Common):
+    prompt: str = ""
+    system: str | None = None
+    images: list[Any] | None = None
+    suffix: str | None = None
+    raw: bool | None = None
+    context: list[int] | None = None
+    template: str | None = None
+
+    def to_call(self) -> ChatCall:
+        self._unsupported(images=self.images, suffix=self.suffix, raw=self.raw,
+                          context=self.context, template=self.template)
+        messages = [{"role": "system", "content": self.system}] if self.system else []
+        return self.call("ollama.generate", [*messages, {"role": "user", "content": self.prompt}])
+
+
+def _parse(raw: bytes, model: type[ChatBody] | type[GenerateBody]) -> ChatBody | GenerateBody:
+    try:
+        return model.model_validate(json.loads(raw))
+    except ValueError as exc:  # JSON and pydantic errors (ValidationError is a ValueError)
+        if isinstance(exc, PydanticValidationError):
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise BadRequest(f"{where}: {first['msg']}") from exc
+        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+def _numbers(served: Served, gen: Generation) -> dict[str, Any]:
+    """Ollama's counts and durations (nanoseconds) from the call's timings."""
+    ms = 1_000_000
+    end = served.finished or time.perf_counter()
+    ttft = gen.ttft_ms if gen.ttft_ms is not None else gen.total_ms
+    return {
+        "total_duration": int((end - served.started) * 1000 * ms),
+        "load_duration": int(gen.load_ms * ms),
+        "prompt_eval_count": gen.prompt_tokens,
+        "prompt_eval_duration": int(max(0.0, ttft) * ms),
+        "eval_count": gen.completion_tokens,
+        "eval_duration": int(max(0.0, gen.total_ms - ttft - gen.load_ms) * ms),
+    }
+
+
+def _piece(chat: bool, text: str) -> dict[str, Any]:
+    return {"message": {"role": "assistant", "content": text}} if chat else {"response": text}
+
+
+def _render(chat: bool) -> Any:
+    def render(served: Served) -> dict[str, Any]:
+        gen = served.generation
+        assert gen is not None
+        return {"model": served.model, "created_at": _now(), **_piece(chat, gen.text),
+                "done": True, "done_reason": gen.finish_reason, **_numbers(served, gen)}
+    return render
+
+
+class _NDJSON:
+    """Newline-delimited JSON objects of one streamed response."""
+
+    media_type = "application/x-ndjson"
+
+    def __init__(self, chat: bool) -> None:
+        self.chat = chat
+
+    def _line(self, data: dict[str, Any]) -> bytes:
+        return dumps(data) + b"\n"
+
+    def start(self, served: Served) -> bytes:
+        return b""
+
+    def delta(self, served: Served, text: str) -> bytes:
+        return self._line({"model": served.model, "created_at": _now(),
+                           **_piece(self.chat, text), "done": False})
+
+    def end(self, served: Served, generation: Generation, finish_reason: str) -> bytes:
+        served.finished = time.perf_counter()
+        return self._line({"model": served.model, "created_at": _now(), **_piece(self.chat, ""),
+                           "done": True, "done_reason": finish_reason,
+                           **_numbers(served, generation)})
+
+    def error(self, served: Served, exc: BaseException) -> bytes:
+        return self._line({"error": f"{served.model}: the stream failed: {exc}"})
+
+
+# --- routes -----------------------------------------------------------------------------------
+
+
+def _router(request: Request) -> ChatRouter:
+    chat: ChatRouter = request.app.state.gateway.chat
+    return chat
+
+
+@router.post("/api/chat")
+async def chat(request: Request) -> Response:
+    started = time.perf_counter()
+    try:
+        call = _parse(await request.body(), ChatBody).to_call()
+    except BadRequest as exc:
+        return ollama_error(400, str(exc))
+    return await respond(_router(request), call, started, _NDJSON(chat=True), _render(True),
+                         _failed)
+
+
+@router.post("/api/generate")
+async def generate(request: Request) -> Response:
+    started = time.perf_counter()
+    try:
+        body = _parse(await request.body(), GenerateBody)
+        call = body.to_call()
+    except BadRequest as exc:
+        return ollama_error(400, str(exc))
+    if not call.messages[-1]["content"]:  # Ollama's "load the model" request
+        try:
+            _router(request).resolve(call.model)
+        except ChatFailed as exc:
+            return _failed(exc)
+        return Response(dumps({"model": call.model, "created_at": _now(), "response": "",
+                               "done": True, "done_reason": "load"}),
+                        media_type="application/json")
+    return await respond(_router(request), call, started, _NDJSON(chat=False), _render(False),
+                         _failed)
+
+
+def _model_entry(name: str, family: str, modified: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "model": name,
+        "modified_at": modified,
+        "size": 0,
+        "digest": hashlib.sha256(name.encode()).hexdigest(),
+        "details": {"parent_model": "", "format": "gguf", "family": family,
+                    "families": [family], "parameter_size": "", "quantization_level": ""},
+    }
+
+
+@router.get("/api/tags")
+async def tags(request: Request) -> Response:
+    chat = _router(request)
+    started = datetime.fromtimestamp(chat.state.started, timezone.utc).isoformat()
+    models = [_model_entry("auto", "docroute", started)]
+    models += [_model_entry(name, cfg.family, started) for name, cfg in chat.config.models.items()]
+    return Response(dumps({"models": models}), media_type="application/json")
+
+
+@router.get("/api/ps")
+async def ps(request: Request) -> Response:
+    chat = _router(request)
+    started = datetime.fromtimestamp(chat.state.started, timezone.utc).isoformat()
+    running = []
+    for name, n_ctx in chat.pool.loaded_contexts().items():
+        if n_ctx:
+            entry = _model_entry(name, chat.config.models[name].family, started)
+            entry.pop("modified_at")
+            running.append({**entry, "expires_at": "9999-12-31T23:59:59Z", "size_vram": 0,
+                            "context_length": n_ctx})
+    return Response(dumps({"models": running}), media_type="application/json")
+
+
+@router.get("/api/version")
+async def version(request: Request) -> Response:
+    return Response(dumps({"version": OLLAMA_API_VERSION}), media_type="application/json")
+
+
+@router.get("/")
+async def root(request: Request) -> Response:
+    return PlainTextResponse("docroute is running (OpenAI and Ollama APIs)")

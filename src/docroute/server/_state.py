@@ -1,0 +1,175 @@
+"""What the gateway remembers: every request in the request log, the newest ones in memory.
+
+Each finished request becomes a ``monitor.store.RequestRecord`` (source ``gateway``), handed to
+the ``monitor.recorder.Recorder``: it is written to the SQLite request log (``docroute stats``)
+and counted in the app's Prometheus metrics. The newest ``capacity`` requests also stay in a ring
+buffer, so the dashboard's endpoints never read the database:
+
+``stats(window_s)``
+    request rate (per second, and a time series), latency and time-to-first-token percentiles,
+    each model's share of the answers, fallbacks (count and from -> to pairs), outcomes, and the
+    per-model / per-task-type numbers of ``monitor.stats.summarize``.
+``decisions(limit)``
+    the newest requests, each with its routing decision, the reasons and every attempt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ..monitor.recorder import Recorder
+from ..monitor.stats import percentile, summarize
+from ..monitor.store import RequestRecord
+
+__all__ = ["Entry", "GatewayState"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One finished gateway request: its record and how the client asked for it."""
+
+    record: RequestRecord
+    api: str  # openai.chat | openai.completions | ollama.chat | ollama.generate
+    requested: str  # the model name the client sent ("auto", "auto:complexity", a model)
+    stream: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.record
+        decision = r.decision or {}
+        return {
+            "ts": r.ts,
+            "time": datetime.fromtimestamp(r.ts, timezone.utc).isoformat(timespec="milliseconds"),
+            "api": self.api,
+            "requested": self.requested,
+            "stream": self.stream,
+            "policy": r.policy,
+            "routed_model": r.routed_model,
+            "model": r.model,
+            "outcome": r.outcome,
+            "fallback_from": r.fallback_from,
+            "latency_ms": _round(r.latency_ms),
+            "ttft_ms": _round(r.ttft_ms),
+            "n_ctx": r.n_ctx,
+            "prompt_tokens": r.prompt_tokens,
+            "completion_tokens": r.completion_tokens,
+            "task": {"kind": r.kind, "language": r.language, "task_type": r.task_type,
+                     "tier": r.tier, "complexity": r.complexity},
+            "chain": decision.get("chain", []),
+            "reasons": decision.get("reasons", []),
+            "attempts": r.attempts,
+            "error": r.error,
+        }
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
+    return {name: _round(percentile(values, q)) for name, q in
+            (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}
+
+
+class GatewayState:
+    """The recorder of a running gateway and the ring buffer the dashboard reads."""
+
+    def __init__(self, recorder: Recorder, capacity: int = 2000,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.recorder = recorder
+        self.clock = clock
+        self.started = clock()
+        self.total = 0
+        self.in_flight = 0  # maintained by the security middleware (event loop only)
+        self._entries: deque[Entry] = deque(maxlen=capacity)
+        self._lock = threading.Lock()
+
+    def add(self, entry: Entry) -> None:
+        """Record a finished request (log + metrics) and keep it for the dashboard.
+
+        Blocking (SQLite): call it from a worker thread or a background task.
+        """
+        self.recorder.record(entry.record)
+        with self._lock:
+            self._entries.append(entry)
+            self.total += 1
+
+    def entries(self, since: float | None = None) -> list[Entry]:
+        """The remembered requests from ``since`` on, oldest first."""
+        with self._lock:
+            items = list(self._entries)
+        return items if since is None else [e for e in items if e.record.ts >= since]
+
+    def decisions(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest ``limit`` requests, newest first, with their decisions and attempts."""
+        with self._lock:
+            newest = list(self._entries)[-limit:] if limit > 0 else []
+        return [e.to_dict() for e in reversed(newest)]
+
+    def stats(self, window_s: float = 300.0, points: int = 60) -> dict[str, Any]:
+        """The dashboard's numbers over the last ``window_s`` seconds (see the module doc)."""
+        now = self.clock()
+        start = now - window_s
+        records = [e.record for e in self.entries(start)]
+        answered = [r for r in records if r.succeeded]
+        latency = [r.latency_ms for r in answered if r.latency_ms is not None]
+        ttft = [r.ttft_ms for r in answered if r.ttft_ms is not None]
+        recent = min(60.0, window_s, max(now - self.started, 1.0))
+        report = summarize(records, start, now)
+        shares = Counter(r.model or "none" for r in answered)
+        pairs = Counter((r.fallback_from, r.model) for r in records
+                        if r.outcome == "fallback" and r.fallback_from)
+        return {
+            "now": now,
+            "window_s": window_s,
+            "uptime_s": round(now - self.started, 1),
+            "total_requests": self.total,
+            "in_flight": self.in_flight,
+            "requests": len(records),
+            "errors": len(records) - len(answered),
+            "rate_per_s": round(sum(r.ts >= now - recent for r in records) / recent, 3),
+            "latency_ms": _percentiles(latency),
+            "ttft_ms": _percentiles(ttft),
+            "models": [{"model": m, "requests": n, "share": round(n / len(answered), 4)}
+                       for m, n in shares.most_common()],
+            "fallbacks": {
+                "count": sum(pairs.values()),
+                "rate": round(sum(pairs.values()) / len(records), 4) if records else 0.0,
+                "pairs": [{"from": a, "to": b, "count": n} for (a, b), n in pairs.most_common()],
+            },
+            "outcomes": dict(Counter(r.outcome for r in records).most_common()),
+            "series": self._series(records, start, window_s, points),
+            "by_model": [g.to_dict() for g in report.by_model],
+            "by_task_type": [g.to_dict() for g in report.by_task_type],
+        }
+
+    @staticmethod
+    def _series(records: Sequence[RequestRecord], start: float, window_s: float,
+                points: int) -> dict[str, Any]:
+        """Per time bucket: requests per second, errors, fallbacks, latency p50/p95."""
+        bucket_s = window_s / points
+        counts = [0] * points
+        errors = [0] * points
+        fallbacks = [0] * points
+        latency: list[list[float]] = [[] for _ in range(points)]
+        for r in records:
+            i = min(points - 1, max(0, int((r.ts - start) / bucket_s)))
+            counts[i] += 1
+            errors[i] += not r.succeeded
+            fallbacks[i] += r.outcome == "fallback"
+            if r.succeeded and r.latency_ms is not None:
+                latency[i].append(r.latency_ms)
+        return {
+            "start": start,
+            "bucket_s": bucket_s,
+            "rate_per_s": [round(c / bucket_s, 3) for c in counts],
+            "errors": errors,
+            "fallbacks": fallbacks,
+            "latency_p50_ms": [_round(percentile(v, 0.5)) for v in latency],
+            "latency_p95_ms": [_round(percentile(v, 0.95)) for v in latency],
+        }

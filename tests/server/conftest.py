@@ -1,0 +1,146 @@
+"""Fixtures of the gateway tests.
+
+* ``embedded``: a config and a model pool with the embedded SmolLM2 run in-process by llama.cpp
+  (shared by the session, so the weights load once), plus ``broken``, a model whose GGUF does
+  not exist: a real backend that fails before its first token.
+* ``live``: the whole stack as separate processes: four llama.cpp servers (llama-cpp-python's
+  OpenAI-compatible server, SmolLM2-135M, n_ctx 1024, one thread each) and a docroute gateway
+  under uvicorn in front of them, with a bearer token. Two servers exist to be killed or paused
+  by the tests that need a failing upstream.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from docroute.config import Config, ContextConfig, ModelConfig, RoutingConfig
+from docroute.pool import ModelPool
+from docroute.server import ServerSettings, create_app
+
+from _procs import TOKEN, GatewayProcess, LlamaServer
+
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class Embedded:
+    config: Config
+    pool: ModelPool
+
+
+@pytest.fixture(scope="session")
+def embedded() -> Embedded:
+    config = Config(
+        models={
+            "smollm2-135m": ModelConfig(backend="llamacpp", model="embedded:smollm2-135m",
+                                        max_context=8192, roles=["small", "code", "prose"],
+                                        family="chatml", fallbacks=[],
+                                        options={"n_threads": 1}),
+            "broken": ModelConfig(backend="llamacpp", model="/nonexistent/broken.gguf",
+                                  max_context=8192, roles=["large"],
+                                  fallbacks=["smollm2-135m"]),
+        },
+        routing=RoutingConfig(policy="single", default_model="smollm2-135m"),
+        context=ContextConfig(buckets=[1024], output_tokens=16),
+    )
+    return Embedded(config, ModelPool(config))
+
+
+def asgi_client(app: object) -> httpx.AsyncClient:
+    """An async client that calls the app in-process (no socket)."""
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=60)
+
+
+@pytest.fixture
+async def client(embedded: Embedded, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway app over the embedded models, no auth, request log in ``tmp_path``."""
+    settings = ServerSettings(db=tmp_path / "requests.db")
+    app = create_app(embedded.config, settings=settings, pool=embedded.pool)
+    async with asgi_client(app) as c:
+        yield c
+
+
+@dataclass
+class Live:
+    gateway: GatewayProcess
+    a: LlamaServer  # model "primary"
+    b: LlamaServer  # model "secondary"
+    doomed: LlamaServer  # model "doomed": killed before a request (fallback test)
+    streamer: LlamaServer  # model "streamer": killed or paused mid-stream
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url
+
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {TOKEN}"}
+
+
+def _live_config(a: LlamaServer, b: LlamaServer, doomed: LlamaServer,
+                 streamer: LlamaServer) -> str:
+    def model(name: str, server: LlamaServer, backend: str, fallbacks: list[str],
+              options: str) -> str:
+        return textwrap.dedent(f"""
+            [models.{name}]
+            backend = "{backend}"
+            model = "{server.alias}"
+            urls = ["{server.url}"]
+            max_context = 1024
+            roles = ["small", "code", "prose"]
+            family = "chatml"
+            fallbacks = {fallbacks!r}
+            options = {{ {options} }}
+        """).replace("'", '"')
+
+    server_options = "retries = 0, breaker_failures = 1, ttft_timeout_s = 20.0"
+    return "\n".join([
+        model("primary", a, "openai", ["secondary"], server_options),
+        model("secondary", b, "openai", [], server_options),
+        model("doomed", doomed, "openai", ["secondary"], server_options),
+        model("streamer", streamer, "streaming-openai", ["secondary"], "read_timeout_s = 30.0"),
+        textwrap.dedent("""
+            [routing]
+            policy = "single"
+            default_model = "primary"
+            max_chain = 3
+
+            [context]
+            buckets = [1024]
+            output_tokens = 32
+        """),
+    ])
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    work = tmp_path_factory.mktemp("live")
+    servers = [LlamaServer(alias, work) for alias in ("smol-a", "smol-b", "smol-doomed",
+                                                      "smol-streamer")]
+    gateway = None
+    try:
+        for server in servers:
+            server.wait_ready()
+        a, b, doomed, streamer = servers
+        settings = {"api_keys": [TOKEN], "max_concurrent_per_client": 1,
+                    "stream_idle_timeout_s": 3.0, "db": str(work / "requests.db"),
+                    "request_timeout_s": 60.0}
+        gateway = GatewayProcess(_live_config(a, b, doomed, streamer), settings, work)
+        gateway.wait_ready()
+        yield Live(gateway, a, b, doomed, streamer)
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        for server in servers:
+            server.stop()

@@ -1,0 +1,189 @@
+"""The OpenAI API through the app in-process (httpx's ASGI transport), real embedded model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.anyio
+
+ASK = [{"role": "user", "content": "Say hello to the team."}]
+
+
+def sse_events(body: str) -> list[Any]:
+    """The ``data:`` payloads of a server-sent event stream, ``[DONE]`` kept as a string."""
+    events = []
+    for block in body.split("\n\n"):
+        if block.startswith("data: "):
+            data = block[len("data: "):]
+            events.append(data if data == "[DONE]" else json.loads(data))
+    return events
+
+
+# --- without a model: validation and errors ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "param", "needle"), [
+    ({"messages": ASK}, "model", "model"),
+    ({"model": "auto", "messages": []}, "messages", "at least 1"),
+    ({"model": "auto", "messages": ASK, "n": 2}, "n", "n = 1"),
+    ({"model": "auto", "messages": ASK, "tools": [{"type": "function"}]}, "tools", "tools"),
+    ({"model": "auto", "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:,"}}]}]}, "messages", "only text"),
+    ({"model": "auto", "messages": ASK, "max_tokens": 0}, "max_tokens", "greater than"),
+])
+async def test_invalid_requests_get_openai_shaped_400s(
+    client: httpx.AsyncClient, body: dict[str, Any], param: str, needle: str
+) -> None:
+    response = await client.post("/v1/chat/completions", json=body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert error["param"] == param and needle in error["message"]
+
+
+async def test_a_body_that_is_not_json_is_a_400(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/chat/completions", content=b"{not json",
+                                 headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["error"]["message"]
+
+
+async def test_an_unknown_model_is_a_404_that_lists_the_known_ones(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/v1/chat/completions", json={"model": "gpt-4", "messages": ASK})
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "model_not_found" and error["param"] == "model"
+    assert "smollm2-135m" in error["message"] and "auto" in error["message"]
+
+
+async def test_an_unknown_policy_is_a_400(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/chat/completions",
+                                 json={"model": "auto:telepathy", "messages": ASK})
+    assert response.status_code == 400
+    assert "telepathy" in response.json()["error"]["message"]
+
+
+async def test_models_lists_auto_and_every_configured_model(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/models")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["object"] == "list"
+    assert [m["id"] for m in body["data"]] == ["auto", "smollm2-135m", "broken"]
+
+
+async def test_when_every_model_fails_the_answer_is_a_502_listing_each_attempt(
+    client: httpx.AsyncClient,
+) -> None:
+    """``broken``'s GGUF does not exist; with ``fallbacks = []`` nothing else is tried."""
+    from docroute.config import Config, ModelConfig
+    from docroute.server import ServerSettings, create_app
+    from conftest import asgi_client
+
+    config = Config(models={"broken": ModelConfig(backend="llamacpp", model="/no/such.gguf",
+                                                  fallbacks=[])})
+    app = create_app(config, settings=ServerSettings(record=False))
+    async with asgi_client(app) as c:
+        response = await c.post("/v1/chat/completions", json={"model": "auto", "messages": ASK})
+    assert response.status_code == 502
+    assert response.headers["x-docroute-attempts"] == "1"
+    error = response.json()["error"]
+    assert error["type"] == "server_error" and error["code"] == "upstream_error"
+    assert "broken: BackendUnavailable" in error["message"]
+
+
+# --- with the embedded model ------------------------------------------------------------------
+
+
+@pytest.mark.model
+async def test_chat_completion_routes_auto_and_says_who_answered(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/v1/chat/completions", json={
+        "model": "auto", "messages": ASK, "max_tokens": 8, "seed": 3})
+    assert response.status_code == 200
+    assert response.headers["x-docroute-model"] == "smollm2-135m"
+    assert response.headers["x-docroute-context"] == "1024"
+    assert response.headers["x-docroute-attempts"] == "1"
+    assert response.headers["x-docroute-policy"] == "single"
+    body = response.json()
+    assert body["object"] == "chat.completion" and body["model"] == "smollm2-135m"
+    choice = body["choices"][0]
+    assert choice["message"]["role"] == "assistant" and choice["message"]["content"].strip()
+    assert choice["finish_reason"] in ("stop", "length")
+    usage = body["usage"]
+    assert 0 < usage["completion_tokens"] <= 8
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+@pytest.mark.model
+async def test_a_stream_is_the_same_answer_as_the_non_streamed_call(
+    client: httpx.AsyncClient,
+) -> None:
+    """Same seed, same prompt: the streamed pieces add up to the non-streamed text."""
+    request = {"model": "smollm2-135m", "messages": ASK, "max_tokens": 12, "seed": 7}
+    whole = (await client.post("/v1/chat/completions", json=request)).json()
+    response = await client.post("/v1/chat/completions", json={
+        **request, "stream": True, "stream_options": {"include_usage": True}})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(response.text)
+    assert events[-1] == "[DONE]"
+    chunks = events[:-1]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert len({c["id"] for c in chunks}) == 1
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    texts = [c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]]
+    assert len([t for t in texts if t]) > 1  # token by token, not one block
+    assert "".join(texts) == whole["choices"][0]["message"]["content"]
+    finish = [c for c in chunks if c["choices"] and c["choices"][0]["finish_reason"]]
+    assert len(finish) == 1 and finish[0]["choices"][0]["finish_reason"] == "length"
+    usage_chunk = chunks[-1]
+    assert usage_chunk["choices"] == []
+    assert usage_chunk["usage"]["completion_tokens"] == whole["usage"]["completion_tokens"]
+
+
+@pytest.mark.model
+async def test_a_model_that_fails_before_its_first_token_falls_back_transparently(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/v1/chat/completions", json={
+        "model": "broken", "messages": ASK, "max_tokens": 8, "stream": True})
+    assert response.status_code == 200
+    assert response.headers["x-docroute-model"] == "smollm2-135m"
+    assert response.headers["x-docroute-fallback-from"] == "broken"
+    assert response.headers["x-docroute-attempts"] == "2"
+    events = sse_events(response.text)
+    assert events[-1] == "[DONE]" and not any("error" in e for e in events[:-1])
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in events[:-1]).strip()
+
+    decisions = (await client.get("/api/docroute/decisions")).json()["decisions"]
+    last = decisions[0]
+    assert last["requested"] == "broken" and last["outcome"] == "fallback"
+    assert [(a["model"], a["outcome"]) for a in last["attempts"]] == [
+        ("broken", "BackendUnavailable"), ("smollm2-135m", "ok")]
+    stats = (await client.get("/api/docroute/stats")).json()
+    assert stats["fallbacks"]["pairs"] == [{"from": "broken", "to": "smollm2-135m", "count": 1}]
+
+
+@pytest.mark.model
+async def test_text_completions(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/completions", json={
+        "model": "auto", "prompt": "List three colours.", "max_tokens": 8, "seed": 1})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["object"] == "text_completion"
+    assert body["choices"][0]["text"].strip() and body["usage"]["completion_tokens"] <= 8
+
+    streamed = await client.post("/v1/completions", json={
+        "model": "auto", "prompt": "List three colours.", "max_tokens": 8, "seed": 1,
+        "stream": True})
+    events = sse_events(streamed.text)
+    assert events[-1] == "[DONE]"
+    assert all(e["object"] == "text_completion" for e in events[:-1])
+    assert "".join(e["choices"][0]["text"] for e in events[:-1]) == body["choices"][0]["text"]
