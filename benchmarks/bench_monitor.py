@@ -18,7 +18,10 @@ Then the reading side, on the rows just written: ``compute_stats`` (``docroute s
 ``recent_stats`` (the adaptive policy's window) and a routing decision with ``adaptive`` (its
 statistics cached) next to ``complexity``.
 
-    python benchmarks/bench_monitor.py [--runs 5000] [--threads 4] [--dir PATH]
+``--model-runs N`` also times N real requests (``dispatch_unit`` on the embedded default model)
+for the same function, so the overhead can be set against the request it is recorded for.
+
+    python benchmarks/bench_monitor.py [--runs 5000] [--threads 4] [--dir PATH] [--model-runs 3]
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import argparse
 import gc
 import os
 import platform
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -130,6 +134,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5000)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--dir", type=Path, default=Path.cwd())
+    ap.add_argument("--model-runs", type=int, default=0,
+                    help="also time this many real requests on the embedded model")
     args = ap.parse_args()
     if args.runs < 1000:
         sys.exit("use at least 1000 runs")
@@ -142,7 +148,7 @@ def main() -> None:
     call = Dispatched(decision.model, doc, gen, decision,
                       [Attempt(decision.model, "ok", "", decision.n_ctx, 6.2)])
     score, problems = quality_report(unit, doc)
-    print(f"python {platform.python_version()}, sqlite {__import__('sqlite3').sqlite_version}, "
+    print(f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, "
           f"{os.cpu_count()} cpus, {platform.machine()}")
     print(f"input: Pester function {unit.name}: {unit.lines} lines; decision JSON "
           f"{len(decision.to_json())} bytes; quality {score:.2f} ({len(problems)} problems)")
@@ -174,7 +180,26 @@ def main() -> None:
         size = sum(f.stat().st_size for f in Path(tmp).iterdir())
         print(f"\n{rows_stored} rows stored; database + WAL {size / 1e6:.1f} MB "
               f"({size / rows_stored:.0f} bytes per request)")
-        print(f"a request's own time in this input: {gen.total_ms / 1000:.1f} s of generation")
+    if args.model_runs:
+        _with_model(unit, args.model_runs)
+
+
+def _with_model(unit: Unit, runs: int) -> None:
+    """The request itself: ``dispatch_unit`` on the embedded default model, for comparison."""
+    from docroute.dispatch import dispatch_unit
+    from docroute.pool import ModelPool
+
+    config = default_config()
+    pool = ModelPool(config)
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call = dispatch_unit(unit, config, pool)
+        seconds.append(time.perf_counter() - start)
+    gen = call.generation
+    print(f"\nthe request itself, {runs} runs of dispatch_unit on {call.model}: p50 "
+          f"{percentile(seconds, 0.5):.1f} s (min {min(seconds):.1f} s; {gen.prompt_tokens} "
+          f"prompt + {gen.completion_tokens} completion tokens)")
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def doc(
     cfg = _load(config)
     options = DocOptions(write=write, overwrite=overwrite, fmt=fmt,  # type: ignore[arg-type]
                          out_dir=out, policy=policy)
-    documenter = Documenter(cfg, options)
+    documenter = Documenter(cfg, options, recorder=_recorder(cfg))
     err = Console(stderr=True)
     result = progress_run(documenter, [p for p in paths if p.exists()], err, quiet=as_json)
     if as_json:
@@ -74,6 +74,29 @@ def doc(
         err.print(f"[red]not found:[/red] {m}")
     print_summary(result, err, missing=len(missing))
     raise typer.Exit(1 if missing else result.exit_code)
+
+
+def _recorder(cfg: Config) -> Any:
+    """The request log for this run, or None when monitoring is off."""
+    if not cfg.monitor.enabled:
+        return None
+    from .monitor import Recorder, Store
+
+    return Recorder(Store(cfg.monitor.db, store_inputs=cfg.monitor.store_inputs), config=cfg)
+
+
+@app.command()
+def stats(
+    since: Annotated[str | None, typer.Option(help="1h, 7d, 2026-11-01")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    db: Annotated[Path | None, typer.Option(help="Request log (SQLite file).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Requests per model and per task type: success, fallbacks, latency, tokens/s, quality."""
+    from .monitor.report import stats_command
+
+    cfg = _load(config)
+    raise typer.Exit(stats_command(db or cfg.monitor.db, since, as_json, Console()))
 
 
 @app.command()

@@ -20,6 +20,7 @@ __all__ = [
     "ContextConfig",
     "DocsConfig",
     "ModelConfig",
+    "MonitorConfig",
     "RoutingConfig",
     "default_config",
     "load_config",
@@ -76,6 +77,14 @@ class DocsConfig(_Strict):
     seed: int = 0
 
 
+class MonitorConfig(_Strict):
+    """The request log (``docroute stats``, the adaptive policy)."""
+
+    enabled: bool = True
+    db: str | None = None  # default: <user data dir>/docroute/docroute.db
+    store_inputs: bool = False  # keep each request's code in the log (off: only its hash)
+
+
 class Config(_Strict):
     """The whole docroute configuration."""
 
@@ -83,6 +92,7 @@ class Config(_Strict):
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
     docs: DocsConfig = Field(default_factory=DocsConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     source: str = "embedded default"
 
     @model_validator(mode="after")

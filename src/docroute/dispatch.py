@@ -4,13 +4,20 @@
 
 1. profile the unit and ask the router for a model, a context bucket and a fallback chain;
 2. count the prompt with the model's own tokenizer and re-size the bucket exactly;
-3. call the model for structured prose; on a backend error, a context overflow or output that
-   does not validate, go to the next model of the chain (never more than ``routing.max_chain``);
+3. call the model for structured prose; when it fails, go to the next model of the chain:
+   * the backend failed (connection refused, connect / first-token / total timeout, HTTP 5xx or
+     503 overload, model not found, model failed to load or out of memory): next model. Server
+     backends have already retried transient errors on their other replicas with backoff;
+   * context overflow or a truncated prompt: models with a larger window go first;
+   * output that does not validate (``generate`` has retried once with another seed): next;
 4. for policies that escalate (``cascade``), run the cheap checks on the small model's output and
    escalate to the larger model only when they fail.
 
-Every attempt is kept, so the caller sees what each model did; when all fail the error names
-each attempt and why it failed.
+At most ``routing.max_chain`` models are *called* for one unit. A model that cannot hold the
+prompt is not called, but it is never skipped silently: it gets an attempt with outcome
+``"skipped"`` and the arithmetic. Every attempt is kept, so the caller sees what each model did;
+when all fail, ``AllAttemptsFailed`` names each attempt and why it failed, and the models the
+cap left untried.
 """
 
 from __future__ import annotations
@@ -19,7 +26,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ._exceptions import AllAttemptsFailed, BackendError, ContextOverflowError, ValidationError
+from ._exceptions import (
+    AllAttemptsFailed,
+    BackendError,
+    ContextOverflowError,
+    PromptTruncated,
+    ValidationError,
+)
 from .backends._base import Backend, Generation
 from .classify import profile_unit
 from .config import Config
@@ -31,15 +44,19 @@ from .types import DocContent, Unit
 
 __all__ = ["Attempt", "Dispatched", "dispatch_unit"]
 
+
 @dataclass
 class Attempt:
-    """One model call in a dispatch: which model, with which window, and how it ended."""
+    """One model in a dispatch: which model, with which window, and how it ended."""
 
     model: str
-    outcome: str  # "ok", "escalated", or the error class (e.g. "BackendUnavailable")
+    # "ok", "escalated", "skipped" (the prompt cannot fit: not called), or the error class
+    # (e.g. "BackendUnavailable", "ValidationError")
+    outcome: str
     detail: str = ""
     n_ctx: int | None = None
     seconds: float = 0.0
+    replica: str | None = None  # the server replica that answered (server backends)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,46 +84,91 @@ def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
     """
     profile = profile_unit(unit, thresholds=route_options(config).thresholds)
     decision = route(profile, config, pool.loaded_contexts(), policy=policy)
-    queue = list(decision.chain)
-    escalation = [m for m in decision.escalation if m not in queue[:1]]
-    limit = max(1, config.routing.max_chain)
-    attempts: list[Attempt] = []
-    best: Dispatched | None = None
-    while queue and len(attempts) < limit:
-        model = queue.pop(0)
-        start = time.perf_counter()
+    return _Walk(unit, config, pool, decision).run()
+
+
+class _Walk:
+    """One unit's way along its fallback chain."""
+
+    def __init__(self, unit: Unit, config: Config, pool: ModelPool, decision: Decision) -> None:
+        self.unit, self.config, self.pool, self.decision = unit, config, pool, decision
+        self.queue = list(decision.chain)
+        self.escalation = [m for m in decision.escalation if m not in self.queue[:1]]
+        self.limit = max(1, config.routing.max_chain)
+        self.calls = 0  # models called (skipped ones do not count against the limit)
+        self.attempts: list[Attempt] = []
+        self.best: Dispatched | None = None  # a cascade's small-model answer, kept
+
+    def run(self) -> Dispatched:
+        while self.queue and self.calls < self.limit:
+            model = self.queue.pop(0)
+            start = time.perf_counter()
+            result = self._call(model, start)
+            if result is None:
+                continue
+            problems = cascade_checks(self.unit, result.doc) if self.escalation else []
+            if problems:
+                self._record(model, "escalated", "; ".join(problems), result, start)
+                self.best = self.best or result
+                nxt = self.escalation.pop(0)
+                self.queue = [nxt, *(m for m in self.queue if m not in self.escalation)]
+                continue
+            self._record(model, "ok", "", result, start)
+            return result
+        if self.best is not None:  # the escalation failed or ran out: keep the small answer
+            return self.best
+        raise self._all_failed()
+
+    def _call(self, model: str, start: float) -> Dispatched | None:
+        """Size the window for ``model`` and call it; None (and an attempt) when it fails."""
         n_ctx: int | None = None
         try:
-            backend = pool.get(model)
-            family = config.models[model].family
-            messages = build_messages(unit, family)
-            sized = _sized(decision, messages, backend, model, config, pool)
+            backend = self.pool.get(model)
+            family = self.config.models[model].family
+            messages = build_messages(self.unit, family)
+            try:
+                sized = _sized(self.decision, messages, backend, model, self.config, self.pool)
+            except ContextOverflowError as exc:
+                self._failure(model, "skipped", f"not called: {exc}", None, start)
+                return None
             n_ctx = sized.n_ctx
+            self.calls += 1
             doc, gen = document_unit(
-                unit, backend, family, n_ctx=n_ctx, messages=messages,
-                max_tokens=config.context.output_tokens, temperature=config.docs.temperature,
-                seed=config.docs.seed,
+                self.unit, backend, family, n_ctx=n_ctx, messages=messages,
+                max_tokens=self.config.context.output_tokens,
+                temperature=self.config.docs.temperature, seed=self.config.docs.seed,
             )
-        except (BackendError, ContextOverflowError, ValidationError) as exc:
-            attempts.append(Attempt(model, type(exc).__name__, str(exc), n_ctx, _since(start)))
-            continue
-        result = Dispatched(model, doc, gen, sized, attempts)
-        problems = cascade_checks(unit, doc) if escalation else []
-        if problems:
-            attempts.append(Attempt(model, "escalated", "; ".join(problems), n_ctx,
-                                    _since(start)))
-            best = best or result
-            queue = [escalation.pop(0), *(m for m in queue if m not in escalation)]
-            continue
-        attempts.append(Attempt(model, "ok", "", n_ctx, _since(start)))
-        return result
-    if best is not None:  # the escalation failed or ran out: keep the small model's answer
-        return best
-    raise AllAttemptsFailed(
-        f"{unit.name}: every model failed: "
-        + "; ".join(f"{a.model}: {a.outcome} ({a.detail})" for a in attempts),
-        attempts,
-    )
+        except (ContextOverflowError, PromptTruncated) as exc:
+            self._failure(model, type(exc).__name__, str(exc), n_ctx, start)
+            self._larger_windows_first(model)
+            return None
+        except (BackendError, ValidationError) as exc:
+            self._failure(model, type(exc).__name__, str(exc), n_ctx, start)
+            return None
+        return Dispatched(model, doc, gen, sized, self.attempts)
+
+    def _larger_windows_first(self, model: str) -> None:
+        """After an overflow or a cut prompt, models with a larger window go first."""
+        window = self.config.models[model].max_context
+        self.queue.sort(key=lambda m: self.config.models[m].max_context <= window)
+
+    def _record(self, model: str, outcome: str, detail: str, result: Dispatched,
+                start: float) -> None:
+        gen = result.generation
+        self.attempts.append(Attempt(model, outcome, detail, result.decision.n_ctx,
+                                     _since(start), gen.replica))
+
+    def _failure(self, model: str, outcome: str, detail: str, n_ctx: int | None,
+                 start: float) -> None:
+        self.attempts.append(Attempt(model, outcome, detail, n_ctx, _since(start)))
+
+    def _all_failed(self) -> AllAttemptsFailed:
+        reasons = "; ".join(f"{a.model}: {a.outcome} ({a.detail})" for a in self.attempts)
+        message = f"{self.unit.name}: every model failed: {reasons or 'no model to try'}"
+        if self.queue:
+            message += (f"; not tried (routing.max_chain = {self.limit} models called): "
+                        + ", ".join(self.queue))
+        return AllAttemptsFailed(message, self.attempts)
 
 
 def _sized(decision: Decision, messages: list[dict[str, str]], backend: Backend, model: str,

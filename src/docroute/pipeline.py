@@ -27,6 +27,7 @@ from .analyze import extract_units, read_source
 from .config import Config
 from .discover import Candidate, discover
 from .dispatch import Dispatched, dispatch_unit
+from .monitor import Recorder
 from .pool import ModelPool
 from .tidy import tidy_doc
 from .types import DocContent, Insertion, Unit
@@ -131,10 +132,11 @@ class Documenter:
     """Runs the pipeline for one configuration. Models load on first use."""
 
     def __init__(self, config: Config, options: DocOptions | None = None,
-                 pool: ModelPool | None = None) -> None:
+                 pool: ModelPool | None = None, recorder: Recorder | None = None) -> None:
         self.config = config
         self.options = options or DocOptions()
         self.pool = pool or ModelPool(config)
+        self.recorder = recorder  # the request log; None: nothing is recorded
 
     def prepare(self, paths: Iterable[Path]) -> list[PreparedFile]:
         """Read and parse every file (cheap, no model call); bad files carry their error."""
@@ -216,6 +218,8 @@ class Documenter:
             res.status, res.reason = "failed", str(exc)
             res.attempts = [a.to_dict() for a in getattr(exc, "attempts", [])]
             res.seconds = time.perf_counter() - start
+            if self.recorder:
+                self.recorder.record_error(unit, exc, latency_ms=res.seconds * 1000)
             return res, None
         gen = call.generation
         doc, res.tidied = tidy_doc(unit, call.doc)
@@ -226,6 +230,8 @@ class Documenter:
         res.decision = call.decision.to_dict()
         res.doc = doc.model_dump()
         res.seconds = time.perf_counter() - start
+        if self.recorder:
+            self.recorder.record_dispatch(unit, call, latency_ms=res.seconds * 1000)
         return res, doc
 
     # -- output ---------------------------------------------------------------------------

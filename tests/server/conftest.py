@@ -23,7 +23,7 @@ from docroute.config import Config, ContextConfig, ModelConfig, RoutingConfig
 from docroute.pool import ModelPool
 from docroute.server import ServerSettings, create_app
 
-from _procs import TOKEN, GatewayProcess, LlamaServer
+from _procs import TOKEN, GatewayProcess, LlamaServer, free_port
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 
@@ -78,7 +78,8 @@ class Live:
     a: LlamaServer  # model "primary"
     b: LlamaServer  # model "secondary"
     doomed: LlamaServer  # model "doomed": killed before a request (fallback test)
-    streamer: LlamaServer  # model "streamer": killed or paused mid-stream
+    streamer: LlamaServer  # model "streamer": killed mid-stream
+    staller: LlamaServer  # model "staller": paused (SIGSTOP) and resumed
 
     @property
     def url(self) -> str:
@@ -88,15 +89,15 @@ class Live:
         return {"authorization": f"Bearer {TOKEN}"}
 
 
-def _live_config(a: LlamaServer, b: LlamaServer, doomed: LlamaServer,
-                 streamer: LlamaServer) -> str:
-    def model(name: str, server: LlamaServer, backend: str, fallbacks: list[str],
+def _live_config(a: LlamaServer, b: LlamaServer, doomed: LlamaServer, streamer: LlamaServer,
+                 staller: LlamaServer, gone_url: str) -> str:
+    def model(name: str, server: LlamaServer | None, backend: str, fallbacks: list[str],
               options: str) -> str:
         return textwrap.dedent(f"""
             [models.{name}]
             backend = "{backend}"
-            model = "{server.alias}"
-            urls = ["{server.url}"]
+            model = "{server.alias if server else 'gone'}"
+            urls = ["{server.url if server else gone_url}"]
             max_context = 1024
             roles = ["small", "code", "prose"]
             family = "chatml"
@@ -110,6 +111,9 @@ def _live_config(a: LlamaServer, b: LlamaServer, doomed: LlamaServer,
         model("secondary", b, "openai", [], server_options),
         model("doomed", doomed, "openai", ["secondary"], server_options),
         model("streamer", streamer, "streaming-openai", ["secondary"], "read_timeout_s = 30.0"),
+        model("staller", staller, "streaming-openai", [], "read_timeout_s = 30.0"),
+        # No server ever listened here: fails before its first token, every time.
+        model("gone", None, "openai", ["secondary"], server_options),
         textwrap.dedent("""
             [routing]
             policy = "single"
@@ -127,18 +131,19 @@ def _live_config(a: LlamaServer, b: LlamaServer, doomed: LlamaServer,
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     work = tmp_path_factory.mktemp("live")
     servers = [LlamaServer(alias, work) for alias in ("smol-a", "smol-b", "smol-doomed",
-                                                      "smol-streamer")]
+                                                      "smol-streamer", "smol-staller")]
     gateway = None
     try:
         for server in servers:
             server.wait_ready()
-        a, b, doomed, streamer = servers
+        a, b, doomed, streamer, staller = servers
         settings = {"api_keys": [TOKEN], "max_concurrent_per_client": 1,
                     "stream_idle_timeout_s": 3.0, "db": str(work / "requests.db"),
                     "request_timeout_s": 60.0}
-        gateway = GatewayProcess(_live_config(a, b, doomed, streamer), settings, work)
+        config = _live_config(a, b, doomed, streamer, staller, f"http://127.0.0.1:{free_port()}")
+        gateway = GatewayProcess(config, settings, work)
         gateway.wait_ready()
-        yield Live(gateway, a, b, doomed, streamer)
+        yield Live(gateway, a, b, doomed, streamer, staller)
     finally:
         if gateway is not None:
             gateway.stop()

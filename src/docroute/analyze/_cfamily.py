@@ -1,7 +1,7 @@
 """C-family units: C#, TypeScript, JavaScript, Java, C++, C and PHP, read from one table.
 
 These languages declare and document code alike: classes (and interfaces, structs, records,
-traits) hold methods and constructors, functions take typed parameters with defaults, and the
+traits, enums) hold methods and constructors, functions take typed parameters with defaults, and the
 documentation is a comment directly above the declaration, above its decorators, annotations
 or attributes. One ``_Spec`` per language names the node types of its grammar that matter; the
 reading is shared:
@@ -42,7 +42,7 @@ from ._syntax import (
 )
 from ._treesitter import Node, Parsed, walk
 
-__all__ = ["LANGUAGES", "doc_style", "extract_units"]
+__all__ = ["LANGUAGES", "extract_units"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ _JAVASCRIPT = _Spec(
 )
 _C = _Spec(
     doc_style="doxygen",
-    classes={"struct_specifier": "struct", "union_specifier": "union"},
+    classes={"struct_specifier": "struct", "union_specifier": "union", "enum_specifier": "enum"},
     functions={
         "function_definition": "function",
         "declaration": "declaration",
@@ -107,6 +107,7 @@ _SPECS: dict[str, _Spec] = {
             "struct_declaration": "struct",
             "interface_declaration": "interface",
             "record_declaration": "record",
+            "enum_declaration": "enum",
         },
         functions={"method_declaration": "method", "constructor_declaration": "constructor"},
         lambdas=frozenset(
@@ -123,6 +124,7 @@ _SPECS: dict[str, _Spec] = {
             **_JAVASCRIPT.classes,
             "abstract_class_declaration": "class",
             "interface_declaration": "interface",
+            "enum_declaration": "enum",
         },
         functions={
             **_JAVASCRIPT.functions,
@@ -139,6 +141,7 @@ _SPECS: dict[str, _Spec] = {
             "class_declaration": "class",
             "interface_declaration": "interface",
             "record_declaration": "record",
+            "enum_declaration": "enum",
         },
         functions={
             "method_declaration": "method",
@@ -165,6 +168,7 @@ _SPECS: dict[str, _Spec] = {
             "class_declaration": "class",
             "interface_declaration": "interface",
             "trait_declaration": "trait",
+            "enum_declaration": "enum",
         },
         functions={"function_definition": "function", "method_declaration": "method"},
         lambdas=frozenset({"anonymous_function", "arrow_function"}),
@@ -186,6 +190,7 @@ _SPECS: dict[str, _Spec] = {
 LANGUAGES: frozenset[str] = frozenset(_SPECS)
 
 _NO_RESULT = frozenset({"void", "never", "undefined", "Promise<void>", "noreturn"})
+_BLOCKS = frozenset({"statement_block", "block", "compound_statement", "constructor_body"})
 _REST_TYPES = frozenset(
     {"rest_pattern", "spread_parameter", "variadic_parameter", "variadic_parameter_declaration"}
 )
@@ -200,11 +205,6 @@ _FUNCTION_NAMES = frozenset(
     {"identifier", "field_identifier", "qualified_identifier", "destructor_name",
      "operator_name", "template_function", "template_method"}
 )
-
-
-def doc_style(language: str) -> DocStyle:
-    """The documentation comment style of a C-family ``language``."""
-    return _SPECS[language].doc_style
 
 
 def extract_units(text: str, language: str, path: Path | None = None) -> list[Unit]:
@@ -231,8 +231,8 @@ class _Reader:
         self.units: list[Unit] = []
         self.names: dict[int, str] = {}  # node id -> qualified name, for nested units
         self.classes: set[int] = set()
-        self.skip = comment_types(language)
-        self.prune = frozenset({*spec.functions, *spec.classes, *spec.lambdas})
+        self.comment_types = comment_types(language)
+        self.scopes = frozenset({*spec.classes, *spec.lambdas})
 
     def visit(self, node: Node) -> None:
         spec = self.spec
@@ -288,6 +288,9 @@ class _Reader:
         if return_type is not None and " ".join(return_type.split()) not in _NO_RESULT:
             unit.outputs = (return_type,)
         self._add_body_facts(node, callable_, unit, return_type)
+        qualifiers = self._qualifiers(node) if kind != "class" else ""
+        if qualifiers:
+            unit.extra["qualifiers"] = qualifiers
         run = self.comments.leading_run(start)
         doc = doc_block(run, spec.doc_style)
         if doc:
@@ -311,6 +314,12 @@ class _Reader:
             ancestor = ancestor.parent
         parts = [*([parent] if parent else []), *reversed(namespaces)]
         return parent, self.spec.separator.join(parts)
+
+    def _is_scope(self, node: Node) -> bool:
+        """A class, function or lambda: what it does is not what its parent does."""
+        if node.type in self.spec.functions:
+            return self._is_function(node)
+        return node.type in self.scopes
 
     def _in_class(self, node: Node) -> bool:
         ancestor = node.parent
@@ -357,6 +366,17 @@ class _Reader:
             name = field(node, "name")
         return self.parsed.source(name) if name is not None else None
 
+    def _qualifiers(self, node: Node) -> str:
+        """C++ ``const``, ``&&``... after a member function's parameters."""
+        declarator = _function_declarator(node) if self.spec.c_declarators else None
+        if declarator is None:
+            return ""
+        return " ".join(
+            self.parsed.source(child)
+            for child in declarator.children
+            if child.type in ("type_qualifier", "ref_qualifier")
+        )
+
     # -- parameters ----------------------------------------------------------------------
 
     def _parameter_list(self, callable_: Node) -> Node | None:
@@ -381,11 +401,14 @@ class _Reader:
             if child.type == "..." or (child.type == "variadic_parameter" and
                                         child.named_child_count == 0):  # C and C++ `...`
                 params.append(Param(name="...", kind="var_positional"))
-            elif child.is_named and child.type not in self.skip:
+            elif child.is_named and child.type not in self.comment_types:
+                # A destructured parameter is named like eslint-plugin-jsdoc does: root0...
                 param = self._param(child, f"root{destructured}")
-                if param is not None:
-                    destructured += param.name == f"root{destructured}"
-                    params.append(param)
+                if param is None:
+                    continue
+                if param.name == f"root{destructured}":
+                    destructured += 1
+                params.append(param)
         return tuple(params)
 
     def _param(self, node: Node, pattern_name: str) -> Param | None:
@@ -463,14 +486,13 @@ class _Reader:
         raises: list[str] = []
         throws_clause = child_of_type(node, "throws")  # Java
         if throws_clause is not None:
-            raises += [source(t) for t in throws_clause.named_children if t.type not in self.skip]
+            raises += [source(t) for t in throws_clause.named_children if t.type not in
+                       self.comment_types]
         calls: set[str] = set()
-        body = field(callable_, "body") or callable_
-        if body.type not in ("statement_block", "block", "compound_statement", "declaration_list",
-                             "class_body", "field_declaration_list", "constructor_body"):
-            # An expression body (`=> value`) is what the function returns.
-            unit.returns_value = callable_ is not node or body.type == "arrow_expression_clause"
-        for inner in walk(body, prune=lambda n: n.type in self.prune):
+        body = field(callable_, "body")
+        if unit.kind != "class" and body is not None and body.type not in _BLOCKS:
+            unit.returns_value = True  # an expression body, `=> value`, is the result
+        for inner in walk(body or callable_, prune=self._is_scope):
             if inner.type in spec.calls:
                 callee = _callee(self.parsed, inner)
                 if callee:
@@ -480,7 +502,9 @@ class _Reader:
                 if thrown:
                     raises.append(thrown)
             elif inner.type == "return_statement":
-                unit.returns_value |= any(c.type not in self.skip for c in inner.named_children)
+                unit.returns_value |= any(
+                    c.type not in self.comment_types for c in inner.named_children
+                )
             elif inner.type in spec.yields:
                 unit.is_generator = True
         if unit.extra["declaration"] == "constructor" or (
@@ -537,7 +561,7 @@ def _param_name(node: Node, default: Node | None) -> Node | None:
         if current.type in _PARAM_NAMES or current.type in _PATTERNS:
             return current
         if current.type in _DECLARATOR_WRAPPERS or current.type in (
-            "function_declarator", "variable_declarator", "rest_pattern", "reference_declarator"
+            "function_declarator", "variable_declarator", "rest_pattern"
         ):
             inner = field(current, "declarator", "name")
             queue.extend([inner] if inner is not None else current.named_children)
@@ -612,26 +636,35 @@ def _thrown_type(parsed: Parsed, throw: Node) -> str | None:
 
 
 def _signature(unit: Unit) -> str:
-    return ", ".join(p.type or p.name for p in unit.params)
+    """``(int, int)``; with C++'s qualifiers, ``(std::size_t) const``, an overload of its own."""
+    types = ", ".join(p.type or p.name for p in unit.params)
+    qualifiers = unit.extra.get("qualifiers")
+    return f"({types}) {qualifiers}" if qualifiers else f"({types})"
 
 
 def _without_defined_prototypes(units: list[Unit]) -> list[Unit]:
-    """C and C++: a prototype is not a unit of its own when the file defines the function."""
-    defined = {
-        (u.name, _signature(u)) for u in units if u.extra.get("declaration") != "declaration"
-    }
-    return [
-        u
-        for u in units
-        if u.extra.get("declaration") != "declaration" or (u.name, _signature(u)) not in defined
-    ]
+    """C and C++: a function declared and defined in one file is one unit, the definition, or
+    the declaration when only that is documented."""
+    def key(unit: Unit) -> tuple[str, str]:
+        return unit.name, _signature(unit)
+
+    prototypes = {key(u): u for u in units if u.extra["declaration"] == "declaration"}
+    definitions = {key(u): u for u in units if u.extra["declaration"] != "declaration"}
+    dropped = set()
+    for both in prototypes.keys() & definitions.keys():
+        prototype, definition = prototypes[both], definitions[both]
+        documented = prototype.existing_doc is not None and definition.existing_doc is None
+        dropped.add(id(definition if documented else prototype))
+    return [unit for unit in units if id(unit) not in dropped]
 
 
 def _unique_names(units: list[Unit]) -> list[Unit]:
-    """Overloads share a name: give each its parameter types, ``Calc.Add(int, int)``."""
-    counts = Counter(unit.name for unit in units)
-    for unit in units:
-        if counts[unit.name] > 1:
-            unit.extra["overloaded_name"] = unit.name
-            unit.name = f"{unit.name}({_signature(unit)})"
+    """Overloads share a name: give each its signature, ``Calc.Add(int, int)``, and when even
+    that is shared, its line."""
+    for rename in (_signature, lambda unit: f" (line {unit.start_line})"):
+        counts = Counter(unit.name for unit in units)
+        for unit in units:
+            if counts[unit.name] > 1:
+                unit.extra.setdefault("overloaded_name", unit.name)
+                unit.name = f"{unit.name}{rename(unit)}"
     return units

@@ -119,13 +119,17 @@ def syntax_tokens(text: str, language: str) -> list[str]:
     """
     parsed = parse_source(text, language)
     comments, strings = comment_types(language), _STRINGS.get(language, frozenset())
+
+    def is_string(node: Node) -> bool:  # not TypeScript's `string` type keyword
+        return node.is_named and node.type in strings
+
     tokens: list[str] = []
-    for node in walk(parsed.root, prune=lambda n: n.type in comments or n.type in strings):
+    for node in walk(parsed.root, prune=lambda n: n.type in comments or is_string(n)):
         if node.type in comments:
             source = parsed.source(node)
             if source.startswith("#!") and parsed.start(node) == _line_offset(text, 0):
                 tokens.append(source.rstrip())
-        elif node.type in strings:
+        elif is_string(node):
             tokens.append(f"<{node.type}>")
             tokens.append(parsed.source(node))
         elif node.child_count == 0:
@@ -181,11 +185,7 @@ class CommentIndex:
     def __init__(self, parsed: Parsed, language: str) -> None:
         self.text = parsed.text
         types = comment_types(language)
-        self.comments = [
-            Comment(parsed.start(node), parsed.end(node), parsed.source(node))
-            for node in walk(parsed.root)
-            if node.type in types
-        ]
+        self.comments = [_comment(parsed, node) for node in walk(parsed.root) if node.type in types]
         self._starts = [comment.start for comment in self.comments]
 
     def leading_run(self, offset: int) -> list[Comment]:
@@ -225,6 +225,12 @@ class CommentIndex:
             and not text[comment.end : line_end(text, comment.end)].strip()
             and not _is_shebang(text, comment)
         )
+
+
+def _comment(parsed: Parsed, node: Node) -> Comment:
+    """A comment node, without the ``\r`` of a CRLF line end that some grammars include."""
+    start, text = parsed.start(node), parsed.source(node).rstrip("\r\n")
+    return Comment(start, start + len(text), text)
 
 
 def _adjacent(text: str, end: int, start: int) -> bool:

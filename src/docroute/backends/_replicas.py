@@ -294,10 +294,11 @@ class ReplicaSet(Generic[C]):
         while True:
             with self._lock:
                 replica = self._pick(avoid, exclude=checked)
-                if replica is None:
-                    raise self._no_replica(errors)
-                replica.outstanding += 1
-                needs_check = replica.probing = not replica.verified
+                if replica is not None:
+                    replica.outstanding += 1
+                    needs_check = replica.probing = not replica.verified
+            if replica is None:
+                raise self._no_replica(errors)
             if not needs_check:
                 return replica
             checked.add(id(replica))
@@ -334,7 +335,8 @@ class ReplicaSet(Generic[C]):
             replica.breaker.record_failure()
             replica.failed += 1
             replica.verified = replica.probing = False
-            replica.last_error = f"{type(exc).__name__}: {exc}"
+            reason = str(exc).removeprefix(f"{self.model} at {replica.url}: ")
+            replica.last_error = f"{type(exc).__name__}: {reason}"
         _log.info("%s: replica %s failed (%s), breaker %s", self.model, replica.url,
                   replica.last_error, replica.breaker.state)
 
@@ -367,7 +369,8 @@ class StreamState:
     deadline: float
     read_timeout_s: float
     ttft_bound: bool  # the read timeout is the time-to-first-token limit (not the total)
-    chunks: int = 0
+    events: int = 0  # streamed events received (with or without text)
+    chunks: int = 0  # streamed events with text
     first_token_at: float | None = None
 
     def token(self) -> None:

@@ -66,11 +66,15 @@ def call_with_retry(
             out_of_time = deadline is not None and clock() + pause >= deadline
             if not exc.transient or retry == policy.retries or out_of_time:
                 if failures:
-                    exc.args = (f"{exc} (after {len(failures)} earlier tr"
-                                f"{'y' if len(failures) == 1 else 'ies'}: "
-                                + "; ".join(failures) + ")",)
+                    earlier = [f for f in dict.fromkeys(failures) if f != _describe(exc)]
+                    exc.args = (f"{exc} (try {retry + 1}; earlier: "
+                                + ("; ".join(earlier) or "the same") + ")",)
                 raise
-            failures.append(f"{type(exc).__name__}: {exc}")
+            failures.append(_describe(exc))
             _log.info("transient error, retry %d in %.2f s: %s", retry + 1, pause, exc)
             sleep(pause)
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _describe(exc: BackendError) -> str:
+    return f"{type(exc).__name__}: {exc}"

@@ -202,7 +202,7 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
         for _ in range(2):
             fmt = self._format
             try:
-                return self._chat(replica, request, fmt, state, stream=self.options.stream)
+                return self._chat(replica, request, fmt, state)
             except _FormatRejected:
                 with self._format_lock:
                     if self._format == fmt:
@@ -255,29 +255,54 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
         return body
 
     def _chat(self, replica: Replica[httpx.Client], request: GenerationRequest, fmt: str,
-              state: StreamState, *, stream: bool) -> Generation:
+              state: StreamState) -> Generation:
         httpx = _httpx()
-        client = self.replicas.client(replica)
+        with _http_errors(self.name, replica.url, state):
+            if not self.options.stream:
+                return self._post_whole(replica, request, fmt, state)
+            try:
+                result = self._post(replica, request, fmt, state, stream=True)
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                if state.events:
+                    raise
+                result = None
+            if result is not None:
+                return result
+            # The stream closed before its first event. llama-cpp-python's server reports an
+            # error raised before the first token (a context overflow, for one) that way, so
+            # ask once more without streaming to get the error itself.
+            # The server closes the connection the stream came on, so use a new one.
+            state.ttft_bound = False
+            state.read_timeout_s = max(0.001, state.deadline - time.monotonic())
+            with self._connect(replica.url) as fresh:
+                return self._post_whole(replica, request, fmt, state, fresh)
+
+    def _post_whole(self, replica: Replica[httpx.Client], request: GenerationRequest, fmt: str,
+                    state: StreamState, client: httpx.Client | None = None) -> Generation:
+        result = self._post(replica, request, fmt, state, stream=False, client=client)
+        if result is None:  # only a stream can end without an answer
+            raise BackendError(f"{self.name} at {replica.url}: no answer", model=self.name)
+        return result
+
+    def _post(self, replica: Replica[httpx.Client], request: GenerationRequest, fmt: str,
+              state: StreamState, *, stream: bool,
+              client: httpx.Client | None = None) -> Generation | None:
+        """One POST (on the replica's client unless ``client`` is given); None when a stream
+        closes before its first event."""
+        httpx = _httpx()
+        client = client or self.replicas.client(replica)
         connect = self.options.connect_timeout_s
         timeout = httpx.Timeout(state.read_timeout_s, connect=connect, write=connect)
         body = self._body(request, fmt, stream)
-        with _http_errors(self.name, replica.url, state), client.stream(
-                "POST", "/chat/completions", json=body, headers=self._headers(),
-                timeout=timeout) as response:
+        with client.stream("POST", "/chat/completions", json=body, headers=self._headers(),
+                           timeout=timeout) as response:
             if response.status_code >= 400:
                 response.read()
                 self._raise_rejected_format(response, fmt)
                 response.raise_for_status()
             if not stream:
                 return self._parse_whole(json.loads(response.read()), state)
-            result = self._read_stream(response, replica, state)
-        if result is None:  # the stream closed before its first event: ask again unstreamed,
-            # which is how llama-cpp-python's server reports an error raised before the first
-            # token (a context overflow, for one)
-            state.ttft_bound = False
-            state.read_timeout_s = max(0.001, state.deadline - time.monotonic())
-            return self._chat(replica, request, fmt, state, stream=False)
-        return result
+            return self._read_stream(response, replica, state)
 
     def _raise_rejected_format(self, response: httpx.Response, fmt: str) -> None:
         if (fmt == "json_schema" and self.options.response_format == "auto"
@@ -290,14 +315,13 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
         parts: list[str] = []
         finish: str | None = None
         usage: dict[str, Any] = {}
-        events = 0
         for line in response.iter_lines():
             if not line.startswith("data:"):
                 continue  # blank separators, ": ping" comments
             data = line[5:].strip()
             if data == "[DONE]":
                 break
-            events += 1
+            state.events += 1
             chunk = json.loads(data)
             usage = chunk.get("usage") or usage
             for choice in chunk.get("choices") or []:
@@ -312,7 +336,7 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
                 raise BackendTimeout(
                     f"{self.name} at {replica.url}: total timeout after {state.chunks} chunks",
                     model=self.name)
-        if events == 0:
+        if state.events == 0:
             return None
         if finish is None:
             raise BackendUnavailable(

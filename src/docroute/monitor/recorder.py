@@ -179,6 +179,7 @@ class Recorder:
         if tried:
             fields["routed_model"] = tried[0].get("model")
         model = tried[-1].get("model") if tried else fields.get("routed_model")
+        n_ctx = tried[-1].get("n_ctx") if tried else None
         record = RequestRecord(
             ts=time.time(),
             outcome=type(error).__name__,
@@ -187,8 +188,7 @@ class Recorder:
             **fields,
             model=model,
             backend=self._backends.get(model or ""),
-            n_ctx=(tried[-1].get("n_ctx") if tried else None)
-            or (decision.n_ctx if decision else None),
+            n_ctx=n_ctx or (decision.n_ctx if decision else None),
             latency_ms=latency_ms if latency_ms is not None else _latency_ms(tried),
             error=str(error)[:2000],
             attempts=tried,

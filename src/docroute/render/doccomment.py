@@ -253,8 +253,9 @@ def _jsdoc(unit: Unit, content: _Content, width: int) -> list[str]:
         lines += ["", *_paragraphs(content.details, width, style)]
     tags: list[str] = []
     for param, text in content.params:
-        type_ = f"{{{'...' if param.kind == 'var_positional' else ''}{param.type}}} " \
-            if param.type else ""
+        type_ = f"{{{param.type}}} " if param.type else ""
+        if param.type and param.kind == "var_positional":  # the type of one element
+            type_ = f"{{...{param.type.removesuffix('[]')}}} "
         tags += _tag(f"@param {type_}{param.name} -", text, width, style)
     if content.result is not None:
         type_ = f" {{{content.result[0]}}}" if content.result[0] else ""

@@ -181,3 +181,7 @@ def size_context(
             decision_us=decision.decision_us,
         )
     )
+
+
+# Built-in policies that live in their own module register themselves on import.
+from . import adaptive as _adaptive  # noqa: E402,F401  (registers "adaptive")

@@ -12,6 +12,8 @@ applied to every route except ``GET /health``:
 2. **Per-client concurrency** on the generation routes: at most ``max_concurrent_per_client``
    requests (streams included, until they end) per token, or per client address without
    tokens; one more is answered ``429`` with ``Retry-After`` at once, before its body is read.
+   A slot is freed when the last byte of the response is sent (recording the request happens
+   after that and does not count).
 3. **Body size**: a ``Content-Length`` above ``max_body_bytes`` is refused with ``413`` before
    reading; a chunked body is read up to the limit and refused when it goes beyond.
 
@@ -127,13 +129,26 @@ class Guard:
             return
         self._active[client] += 1
         self.state.in_flight += 1
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._active[client] -= 1
+                if not self._active[client]:
+                    del self._active[client]
+                self.state.in_flight -= 1
+
+        async def send_and_release(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                release()  # the client has its answer; recording it afterwards is our time
+
         try:
-            await self._limited(scope, receive, send)
+            await self._limited(scope, receive, send_and_release)
         finally:
-            self._active[client] -= 1
-            if not self._active[client]:
-                del self._active[client]
-            self.state.in_flight -= 1
+            release()
 
     def _authenticate(self, scope: Scope, path: str, method: str) -> str | None:
         """The token the request presents, or None when it presents no valid one."""

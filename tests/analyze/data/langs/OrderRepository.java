@@ -58,4 +58,13 @@ public class OrderRepository<K extends Comparable<K>> implements AutoCloseable {
     }
 
     record Page(int number, int size) {}
+
+    enum Status {
+        OPEN,
+        SHIPPED;
+
+        boolean isFinal() {
+            return this == SHIPPED;
+        }
+    }
 }

@@ -10,6 +10,8 @@ typedef struct {
     size_t tail;
 } ring_buffer;
 
+typedef enum { RING_OK, RING_FULL } ring_status;
+
 struct ring_stats {
     size_t reads;
     size_t writes;
@@ -24,6 +26,7 @@ ring_buffer *ring_create(size_t capacity)
 {
     ring_buffer *rb = calloc(1, sizeof *rb);
     if (rb == NULL) {
+        perror("ring_create: out of memory");
         return NULL;
     }
     rb->data = malloc(capacity);
