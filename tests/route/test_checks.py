@@ -149,3 +149,22 @@ def test_the_pester_help_is_checked_and_its_undocumented_parameters_found() -> N
         undocumented = declared - {p.lower() for p in ref["parameters"]}
         flagged = {p.split()[1].lower() for p in problems if p.endswith("is not described")}
         assert flagged == undocumented, record["name"]
+
+
+def test_parameters_of_nested_commands_are_not_the_units() -> None:
+    """``It "x" { 1 | Should -Be 1 }`` passes no ``-Be`` to ``It``."""
+    from docroute.analyze import extract_units
+    from docroute.route import cascade_checks
+    from docroute.types import DocContent, Example
+
+    (unit,) = extract_units(
+        'function It {\n    param([string] $Name, [scriptblock] $Test, [string[]] $Tag)\n'
+        '    & $Test\n}\n', "powershell")
+    doc = DocContent(
+        synopsis="Defines one test case with a name and a script block.",
+        description="Runs the script block as a single test and reports whether it passed.",
+        parameters={"Name": "The name shown for the test.", "Test": "The code of the test.",
+                    "Tag": "Labels used to filter which tests run."},
+        examples=[Example(code='It "adds" { 1 + 1 | Should -Be 2 } -Tag fast',
+                          description="Checks that one plus one is two.")])
+    assert not [p for p in cascade_checks(unit, doc) if "-Be" in p]

@@ -101,7 +101,12 @@ class LlamaServer(Proc):
         )
 
     def wait_ready(self) -> LlamaServer:
+        """Wait until it answers, and warm it up: the first evaluation is several times slower
+        than the next ones, which would make timings in the tests depend on the order."""
         _wait_http(f"{self.url}/v1/models", self.proc, self.log)
+        httpx.post(f"{self.url}/v1/chat/completions", timeout=60, trust_env=False,
+                   json={"model": self.alias, "max_tokens": 1,
+                         "messages": [{"role": "user", "content": "hi"}]}).raise_for_status()
         return self
 
 

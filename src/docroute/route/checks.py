@@ -188,7 +188,10 @@ def _ps_example_problems(n: int, code: str, unit: Unit) -> list[str]:
         if name.rsplit("\\", 1)[-1] != target:
             continue
         calls += 1
-        for child in walk(node):
+        # Only this command's own parameters: not those of commands nested in its arguments
+        # (``It "x" { $a | Should -Be 1 }`` passes no -Be to It).
+        elements = [c for c in node.children if c.type == "command_elements"]
+        for child in (arg for el in elements for arg in el.children):
             if child.type == "command_parameter":
                 given = parsed.source(child).lstrip("-").rstrip(":")
                 if given and not _ps_parameter_ok(given, unit):
