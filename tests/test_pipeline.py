@@ -115,3 +115,21 @@ def test_write_refuses_a_file_changed_meanwhile(work: Path, small_config: Config
     assert result.files[0].status == "failed" and not result.files[0].written
     assert path.read_text().endswith("# edited by someone else\n")
     assert os.path.exists(path)
+
+
+def test_other_languages_go_through_the_same_pipeline(tmp_path: Path,
+                                                      small_config: Config) -> None:
+    """A TypeScript file: TSDoc above the function, code tokens unchanged, found again."""
+    path = tmp_path / "geo.ts"
+    path.write_text(
+        "export function distance(a: Point, b: Point, metric = \"euclid\"): number {\n"
+        "  const dx = a.x - b.x;\n  const dy = a.y - b.y;\n"
+        "  return metric === \"euclid\" ? Math.hypot(dx, dy) : Math.abs(dx) + Math.abs(dy);\n}\n")
+    before = read_source(path)
+    result = Documenter(small_config, DocOptions(write=True)).run([path])
+    assert result.exit_code == 0 and result.files[0].written
+    after = read_source(path)
+    assert after.startswith("/**") and "@param metric" in after
+    assert code_tokens(after, "typescript") == code_tokens(before, "typescript")
+    (unit,) = extract_units(after, "typescript")
+    assert unit.existing_doc

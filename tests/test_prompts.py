@@ -98,8 +98,8 @@ def test_context_is_included_only_when_given() -> None:
 
 
 def test_unknown_language_is_an_input_error() -> None:
-    unit = Unit("bash", "function", "f", "f() { :; }", 1, 1)
-    with pytest.raises(InputError, match="bash"):
+    unit = Unit("cobol", "function", "f", "f() { :; }", 1, 1)
+    with pytest.raises(InputError, match="cobol"):
         build_messages(unit, "chatml")
 
 

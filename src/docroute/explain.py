@@ -21,14 +21,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ._exceptions import ContextOverflowError, InputError
-from .analyze import extract_units, language_for_path, read_source
+from .analyze import LANGUAGES, extract_units, language_for_path, read_source
 from .classify import TaskProfile, profile_text, profile_unit
 from .config import Config
 from .route import Decision, route, route_options
 
 __all__ = ["ExplainedTask", "Explanation", "explain"]
 
-_PARSED_LANGUAGES = frozenset({"powershell", "python"})  # languages extract_units reads
+_PARSED_LANGUAGES = LANGUAGES  # languages extract_units reads
 
 
 @dataclass(frozen=True)

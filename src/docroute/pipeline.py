@@ -279,13 +279,12 @@ class Documenter:
 
     def _render_inline(self, unit: Unit, doc: DocContent) -> str:
         indent = unit.insertion.indent if unit.insertion else ""
-        if unit.language == "powershell":
-            return render.render_help(unit, doc, indent=indent)
-        return render.render_docstring(unit, doc, style=self.config.docs.python_style,
-                                       indent=indent)
+        return render.render_inline(unit, doc, python_style=self.config.docs.python_style,
+                                    indent=indent)
 
     def _check_edit(self, text: str, unit: Unit, block: str) -> str | None:
-        """None when inserting ``block`` changes only documentation and PowerShell accepts it."""
+        """None when inserting ``block`` changes only documentation, and the parser (and for
+        PowerShell, the help rules) find it where the language's tools look for it."""
         try:
             new = write.apply_docs(text, [(unit, block)])
             write.check_only_docs_changed(text, new, unit.language)
@@ -295,10 +294,10 @@ class Documenter:
             problems = render.validate_help(block, unit.param_names)
             if problems:
                 return "help rejected: " + "; ".join(problems)
-            again = [u for u in extract_units(new, unit.language, unit.path)
-                     if u.name == unit.name and u.start_line >= unit.start_line]
-            if not again or not again[0].existing_doc:
-                return "help not found where PowerShell looks for it after the edit"
+        again = [u for u in extract_units(new, unit.language, unit.path)
+                 if u.name == unit.name and u.kind == unit.kind]
+        if not any(u.existing_doc for u in again):
+            return "documentation not found where the language's tools look for it after the edit"
         return None
 
     def _write_markdown(self, fres: FileResult, path: Path,

@@ -369,6 +369,17 @@ def test_c_units_and_facts() -> None:
     assert units["ring_free"].outputs == ()  # void, and only declared
 
 
+def test_c_and_cpp_macros_the_grammar_cannot_read_are_tolerated() -> None:
+    # Without a preprocessor, `RING_API` and `Q_OBJECT` leave error nodes within one declaration.
+    (unit,) = extract_units("RING_API size_t ring_size(const ring_buffer *rb);\n", "c")
+    assert unit.name == "ring_size" and unit.params[0].name == "rb"
+    widget = "class Widget : public QObject {\n    Q_OBJECT\npublic:\n    void show();\n};\n"
+    assert extract_units(widget, "cpp")[0].name == "Widget"
+    # An error across lines (here a missing `;`) is still an error.
+    with pytest.raises(ParseError, match="line 1"):
+        extract_units("RING_API int ring_size(void)\nint other(void);\n", "c")
+
+
 def test_a_documented_prototype_is_the_unit_of_its_function() -> None:
     text = (
         "/** Doubles a number. */\nstatic int twice(int x);\n\n"

@@ -148,7 +148,7 @@ def _pause_after_first_token(live: Live, chunks: Any, text_of: Any) -> list[str]
     texts: list[str] = []
     for chunk in chunks:
         text = text_of(chunk)
-        if text and not texts:
+        if text and not any(texts):
             live.staller.pause()
         texts.append(text)
     return texts

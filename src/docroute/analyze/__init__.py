@@ -20,7 +20,10 @@ from . import _cfamily, bash, powershell, python
 from ._source import language_for_path, read_source
 from .tokens import code_tokens
 
-__all__ = ["code_tokens", "extract_units", "language_for_path", "read_source"]
+__all__ = ["LANGUAGES", "code_tokens", "extract_units", "language_for_path", "read_source"]
+
+# The languages ``extract_units`` reads.
+LANGUAGES = frozenset({"powershell", "python", "bash", *_cfamily.LANGUAGES})
 
 
 def extract_units(text: str, language: str, path: Path | None = None) -> list[Unit]:

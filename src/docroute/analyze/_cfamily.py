@@ -1,21 +1,23 @@
 """C-family units: C#, TypeScript, JavaScript, Java, C++, C and PHP, read from one table.
 
 These languages declare and document code alike: classes (and interfaces, structs, records,
-traits, enums) hold methods and constructors, functions take typed parameters with defaults, and the
-documentation is a comment directly above the declaration, above its decorators, annotations
-or attributes. One ``_Spec`` per language names the node types of its grammar that matter; the
-reading is shared:
+traits, enums) hold methods and constructors, functions take typed parameters with defaults,
+and the documentation is a comment directly above the declaration, above its decorators,
+annotations or attributes. One ``_Spec`` per language names the node types of its grammar that
+matter; the reading is shared:
 
 * units: every class-like declaration and every function, method, constructor and signature
   (nested ones too, with ``parent`` set). TypeScript and JavaScript functions assigned to a
   ``const``/``let``/``var`` or to a class field are units named after the variable. C and C++
-  prototypes are units unless the file also defines the same function.
+  prototypes are units unless the file also defines the same function (then the definition is,
+  or the prototype when only it is documented).
 * facts: parameters (name, type, default; rest parameters as ``var_positional``), the declared
   return type (``outputs``, left empty for ``void``), thrown types (Java's ``throws`` clause and
   ``throw new X(...)`` in the body), calls, ``returns_value`` and ``is_generator``.
 * names are qualified by the enclosing units (``Cart.add``; ``geo::Grid::at`` in C++, whose
   namespaces count too; ``User::find`` in PHP). Overloads, which share a name, get their
-  parameter types appended: ``Calc.Add(int, int)``.
+  parameter types appended (``Calc.Add(int, int)``, C++ qualifiers too: ``at(int) const``), so
+  that every unit of a file has a name of its own; ``extra["overloaded_name"]`` keeps the name.
 * documentation: see ``_syntax``; new documentation goes above the declaration ("above"),
   existing documentation is replaced where it is.
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,22 @@ def _strict(node: Node) -> bool:
     return False
 
 
+# C and C++ are parsed without their preprocessor, so a macro in a declaration (`API int f();`,
+# Qt's `Q_OBJECT` line in a class) leaves an ERROR node within that declaration. Such a node is
+# tolerated when it stays on one line, its brackets balance and it holds no quote; a MISSING
+# node (a `;` or bracket that the code lacks) never is.
+_C_QUOTES = frozenset({'"', "'", 'u8"', 'u"', 'U"', 'L"', 'R"'})
+
+
+def _preprocessor_tolerated(node: Node) -> bool:
+    if node.is_missing or node.start_point.row != node.end_point.row:
+        return False
+    leaves = Counter(leaf.type for leaf in walk(node) if not leaf.child_count)
+    if any(quote in leaves for quote in _C_QUOTES):
+        return False
+    return all(leaves[opening] == leaves[closing] for opening, closing in ("()", "[]", "{}"))
+
+
 def _package_language(module: str, function: str = "language") -> Callable[[], object]:
     """A loader for the grammar in a ``tree-sitter-<language>`` package, imported on first use."""
 
@@ -150,8 +167,8 @@ _GRAMMARS: dict[str, _Grammar] = {
     "tsx": _Grammar(_package_language("tree_sitter_typescript", "language_tsx"), _strict),
     "javascript": _Grammar(_package_language("tree_sitter_javascript"), _strict),  # JSX too
     "java": _Grammar(_package_language("tree_sitter_java"), _strict),
-    "c": _Grammar(_package_language("tree_sitter_c"), _strict),
-    "cpp": _Grammar(_package_language("tree_sitter_cpp"), _strict),
+    "c": _Grammar(_package_language("tree_sitter_c"), _preprocessor_tolerated),
+    "cpp": _Grammar(_package_language("tree_sitter_cpp"), _preprocessor_tolerated),
     "php": _Grammar(_package_language("tree_sitter_php", "language_php"), _strict),
     "bash": _Grammar(_package_language("tree_sitter_bash"), _strict),
 }

@@ -189,8 +189,9 @@ class OllamaBackend(ServerBackend[_Clients]):
         read = o.ttft_timeout_s if o.stream else o.timeout_s
         calls = ollama.Client(host=url, timeout=httpx.Timeout(
             read, connect=o.connect_timeout_s, write=o.connect_timeout_s), trust_env=False)
-        checks = ollama.Client(host=url, timeout=httpx.Timeout(o.health_timeout_s),
-                               trust_env=False)
+        health = httpx.Timeout(o.health_timeout_s,
+                               connect=min(o.health_timeout_s, o.connect_timeout_s))
+        checks = ollama.Client(host=url, timeout=health, trust_env=False)
         return _Clients(calls, checks)
 
     def _check(self, replica: Replica[_Clients]) -> None:

@@ -225,8 +225,10 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
         return {"Authorization": f"Bearer {key}"}
 
     def _model_ids(self, replica: Replica[httpx.Client]) -> list[str]:
+        httpx = _httpx()
         client = self.replicas.client(replica)
-        timeout = self.options.health_timeout_s
+        health = self.options.health_timeout_s
+        timeout = httpx.Timeout(health, connect=min(health, self.options.connect_timeout_s))
         with _http_errors(self.name, replica.url):
             response = client.get("/models", headers=self._headers(), timeout=timeout)
             response.raise_for_status()

@@ -17,7 +17,11 @@ from ._text import clean_text, paragraphs
 
 __all__ = ["render_file_markdown", "render_unit_markdown"]
 
-_FENCE_LANGUAGE = {"powershell": "powershell", "python": "python"}
+_FENCE_LANGUAGE = {
+    lang: lang
+    for lang in ("powershell", "python", "csharp", "typescript", "javascript", "java", "cpp",
+                 "c", "php", "bash")
+}
 _BACKTICK_RUN = re.compile(r"`+")
 
 

@@ -1,0 +1,262 @@
+"""Real model servers for the server-backend tests, and the faults injected into them.
+
+* ``LlamaServer``: a real ``python -m llama_cpp.server`` process (llama-cpp-python's
+  OpenAI-compatible server) serving the embedded SmolLM2-135M GGUF on 127.0.0.1, on a free
+  port, one thread. Tests kill it (SIGKILL), pause it (SIGSTOP / SIGCONT) and restart it on the
+  same port.
+* ``Overloaded``: a tiny HTTP server on loopback that lists the model and answers every chat
+  completion with ``503 Service Unavailable`` (OpenAI's error body, ``Retry-After``).
+  llama-cpp-python's server has no request queue limit, so it never answers 503 by itself;
+  this stands in for an overloaded vLLM / llama-server. It counts the requests it refused.
+* ``blackhole``: a listening socket whose accept queue is full, so a TCP connect to it hangs
+  (the kernel drops the SYN): a real connect timeout on loopback.
+* ``unbound_port``: a port where nothing listens (connection refused).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from docroute.analyze import extract_units
+from docroute.backends._embedded import resolve_model_path
+from docroute.config import Config, ContextConfig, ModelConfig, RoutingConfig
+from docroute.types import Unit
+
+ALIAS = "smollm2"
+STARTUP_TIMEOUT_S = 90.0
+# Server-backend options for tests: quick retries, short health checks, exact local counts.
+FAST = {"retries": 1, "backoff_s": 0.05, "backoff_max_s": 0.2, "health_timeout_s": 2.0,
+        "tokenizer": "embedded:smollm2-135m"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LlamaServer:
+    """One real llama-cpp-python server process; its output goes to a log file."""
+
+    def __init__(self, log_dir: Path, *, n_ctx: int = 1024, alias: str = ALIAS,
+                 config_file: Path | None = None, extra: tuple[str, ...] = ()) -> None:
+        self.port = free_port()
+        self.n_ctx, self.alias, self.config_file, self.extra = n_ctx, alias, config_file, extra
+        self.log = log_dir / f"llama-server-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        if self.config_file is not None:
+            return [sys.executable, "-m", "llama_cpp.server", "--config_file",
+                    str(self.config_file), "--port", str(self.port), "--host", "127.0.0.1"]
+        model = resolve_model_path("embedded:smollm2-135m")
+        return [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+                "--model_alias", self.alias, "--host", "127.0.0.1", "--port", str(self.port),
+                "--n_ctx", str(self.n_ctx), "--n_threads", "1", "--verbose", "False",
+                "--interrupt_requests", "False", *self.extra]
+
+    def start(self) -> LlamaServer:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        self.wait_ready()
+        return self
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                raise RuntimeError(f"llama.cpp server exited; see {self.log}:\n"
+                                   + self.log.read_text(errors="replace")[-2000:])
+            try:
+                if httpx.get(f"{self.url}/v1/models", timeout=1.0, trust_env=False).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"llama.cpp server on port {self.port} not ready; see {self.log}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no goodbye to open connections."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.resume()
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+
+    def restart(self) -> None:
+        """Kill, then start again on the same port."""
+        self.kill()
+        self.start()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.resume()
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("llama-servers")
+
+
+@pytest.fixture(scope="session")
+def start_server(server_logs: Path) -> Iterator[Callable[..., LlamaServer]]:
+    """Start a llama.cpp server (kwargs of ``LlamaServer``); every one is stopped at the end."""
+    started: list[LlamaServer] = []
+
+    def start(**kwargs: Any) -> LlamaServer:
+        server = LlamaServer(server_logs, **kwargs)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def healthy(start_server: Callable[..., LlamaServer]) -> LlamaServer:
+    """A server that no test harms (n_ctx 2048): the fallback target."""
+    return start_server(n_ctx=2048)
+
+
+@pytest.fixture
+def victim(start_server: Callable[..., LlamaServer]) -> Iterator[LlamaServer]:
+    """A server of its own for one test, to kill or pause."""
+    server = start_server()
+    yield server
+    server.stop()
+
+
+class Overloaded:
+    """A loopback HTTP server that lists the model and refuses every completion with 503."""
+
+    def __init__(self, alias: str = ALIAS) -> None:
+        self.refused = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = {"object": "list", "data": [{"id": alias, "object": "model"}]}
+                self._send(200, body)
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.refused += 1
+                self._send(503, {"error": {"message": "server overloaded: queue is full",
+                                           "type": "server_error", "code": None}},
+                           {"Retry-After": "1"})
+
+            def _send(self, status: int, body: dict[str, Any],
+                      headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def overloaded() -> Iterator[Overloaded]:
+    server = Overloaded()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def unbound_port() -> int:
+    """A port on 127.0.0.1 where nothing listens."""
+    return free_port()
+
+
+@pytest.fixture
+def blackhole() -> Iterator[int]:
+    """A port whose accept queue is full: connecting to it times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = int(listener.getsockname()[1])
+    fillers = []
+    for _ in range(3):  # fill the accept queue; further SYNs are dropped
+        s = socket.socket()
+        s.setblocking(False)
+        if s.connect_ex(("127.0.0.1", port)) not in (0, 115):  # 115: EINPROGRESS
+            raise RuntimeError("cannot fill the accept queue")
+        fillers.append(s)
+    time.sleep(0.05)
+    yield port
+    for s in [*fillers, listener]:
+        s.close()
+
+
+# --- configs and units ----------------------------------------------------------------------
+
+
+def server_model(urls: list[str], *, model: str = ALIAS, max_context: int = 1024,
+                 fallbacks: list[str] | None = None, **options: Any) -> ModelConfig:
+    """An ``openai`` model on ``urls`` with the test options (``options`` override them)."""
+    return ModelConfig(backend="openai", model=model, urls=urls, max_context=max_context,
+                       roles=["small", "code", "prose"], family="chatml",
+                       fallbacks=fallbacks, options={**FAST, **options})
+
+
+def chain_config(models: dict[str, ModelConfig], *, max_chain: int = 3,
+                 output_tokens: int = 160) -> Config:
+    """A config whose first model is the default; the chain follows ``models``' order."""
+    first = next(iter(models))
+    return Config(models=models,
+                  routing=RoutingConfig(policy="single", default_model=first, max_chain=max_chain),
+                  context=ContextConfig(buckets=[256, 1024, 2048], output_tokens=output_tokens))
+
+
+@pytest.fixture(scope="session")
+def twice() -> Unit:
+    """A small Python function: SmolLM2 documents it in about 100 tokens."""
+    units = extract_units("def twice(n: int) -> int:\n    return 2 * n\n", "python")
+    return next(u for u in units if u.name == "twice")
+
