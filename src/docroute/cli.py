@@ -48,7 +48,7 @@ def doc(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per unit.")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Document PowerShell and Python code: a diff by default, --write to edit files."""
+    """Document source files and folders: a diff by default, --write to edit files."""
     from ._report import print_diffs, print_summary, progress_run
     from .pipeline import DocOptions, Documenter
 
@@ -158,6 +158,47 @@ def models(
                       str(r["max_context"]), "yes" if r["available"] else "[red]no[/red]",
                       r["detail"])
     Console().print(table)
+
+
+DEFAULT_POLICIES = "single:large,single:small,complexity,content-split,cascade,adaptive"
+
+
+@app.command(name="eval")
+def eval_(
+    dataset: Annotated[Path, typer.Argument(help="JSONL units with reference docs, or a folder "
+                                                 "of documented code.")],
+    policies: Annotated[str, typer.Option(help="Comma-separated policy specs.")]
+    = DEFAULT_POLICIES,
+    out: Annotated[Path, typer.Option(help="Report folder.")] = Path("docroute-eval"),
+    limit: Annotated[int | None, typer.Option(help="At most this many units.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sample the units with this seed.")] = None,
+    judge: Annotated[str | None, typer.Option(help="Model to use as an LLM judge.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Compare routing policies on real code: quality against cost, with a recommendation."""
+    from .evaluate._cli import eval_command
+
+    cfg = _load(config)
+    names = [p.strip() for p in policies.split(",") if p.strip()]
+    raise typer.Exit(eval_command(dataset, names, out, limit, seed, cfg, Console(),
+                                  judge=judge))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8800).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the routing gateway: OpenAI and Ollama APIs, /dashboard, /metrics."""
+    cfg = _load(config)
+    try:
+        from .server import serve as run_server
+
+        run_server(cfg, host, port)
+    except ConfigError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Server-backend tests: real llama.cpp servers, faults injected with signals."""
