@@ -34,7 +34,7 @@ def _completion(stream: bool) -> bytes:
             "model": MODEL, "usage": usage,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"},
                          "finish_reason": "length"}]}).encode())
-    events = [
+    events: list[dict[str, object]] = [
         {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"},
                       "finish_reason": None}]},
         {"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}], "usage": usage},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Generator
 
 import pytest
 
@@ -106,8 +107,13 @@ def test_closing_a_stream_early_frees_the_model_for_the_next_call() -> None:
     backend = smollm2(n_threads=1)
     stream = backend.stream(ask("Count from one to fifty.", max_tokens=32, n_ctx=1024))
     assert next(stream).text
+    assert isinstance(stream, Generator)
     stream.close()  # what the gateway does when a client goes away
     done = threading.Event()
-    threading.Thread(target=lambda: (backend.generate(ask("hi", max_tokens=2, n_ctx=1024)),
-                                     done.set()), daemon=True).start()
+
+    def next_call() -> None:
+        backend.generate(ask("hi", max_tokens=2, n_ctx=1024))
+        done.set()
+
+    threading.Thread(target=next_call, daemon=True).start()
     assert done.wait(30), "the model stayed locked after the stream was closed"

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _procs import TOKEN, GatewayProcess, LlamaServer, free_port
 
 from docroute.config import Config, ContextConfig, ModelConfig, RoutingConfig
 from docroute.pool import ModelPool
 from docroute.server import ServerSettings, create_app
-
-from _procs import TOKEN, GatewayProcess, LlamaServer, free_port
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from _procs import TOKEN
+
 from conftest import ARTIFACTS, Live
 
 pytestmark = pytest.mark.model

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Embedded, asgi_client
 
+from conftest import Embedded, asgi_client
 from docroute._exceptions import ConfigError
 from docroute.config import Config, ModelConfig
 from docroute.server import ServerSettings, create_app, is_loopback
@@ -132,7 +134,7 @@ def test_binding_beyond_loopback_needs_a_token() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
     ServerSettings().check_bind(frozenset())
-    with pytest.raises(ConfigError, match="refusing to listen on '0.0.0.0'"):
+    with pytest.raises(ConfigError, match=r"refusing to listen on '0\.0\.0\.0'"):
         ServerSettings(host="0.0.0.0").check_bind(frozenset())
     ServerSettings(host="0.0.0.0").check_bind(frozenset({TOKEN}))
     ServerSettings(host="0.0.0.0", allow_remote_without_auth=True).check_bind(frozenset())
@@ -157,9 +159,11 @@ async def test_prompts_stay_out_of_logs_and_the_request_log_unless_configured(
         db = tmp_path / f"log-{log_prompts}.db"
         settings = ServerSettings(db=db, log_prompts=log_prompts)
         caplog.clear()
+        app = create_app(config, settings=settings)
         with caplog.at_level(logging.DEBUG):
-            async with asgi_client(create_app(config, settings=settings)) as c:
+            async with asgi_client(app) as c:
                 assert (await c.post("/v1/chat/completions", json=ASK)).status_code == 502
+            assert app.state.gateway.state.flush()  # recorded after the response
         logged = "\n".join(r.getMessage() for r in caplog.records)
         with sqlite3.connect(db) as conn:
             stored = conn.execute("SELECT input_text, outcome, source FROM requests").fetchall()
@@ -167,3 +171,20 @@ async def test_prompts_stay_out_of_logs_and_the_request_log_unless_configured(
         assert "openai.chat broken -> broken AllAttemptsFailed" in logged
         assert ("TOP-SECRET-PROMPT" in logged) is log_prompts
         assert (stored[0][0] == "TOP-SECRET-PROMPT") is log_prompts
+
+
+def test_importing_the_server_package_imports_no_web_framework() -> None:
+    code = ("import sys, docroute.server; "
+            "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'prometheus_client') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_missing_server_extra_is_a_config_error_that_names_it(
+    embedded: Embedded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # what an install without the extra has
+    with pytest.raises(ConfigError, match=r"docroute\[server\]"):
+        create_app(embedded.config)

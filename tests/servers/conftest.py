@@ -52,9 +52,12 @@ class LlamaServer:
     """One real llama-cpp-python server process; its output goes to a log file."""
 
     def __init__(self, log_dir: Path, *, n_ctx: int = 1024, alias: str = ALIAS,
-                 config_file: Path | None = None, extra: tuple[str, ...] = ()) -> None:
+                 api_key: str | None = None,
+                 models: list[dict[str, Any]] | None = None) -> None:
+        """One SmolLM2 model (``n_ctx``, ``alias``, ``api_key``), or ``models``: the server's
+        ``--config_file`` model list (``model``, ``model_alias``, ``n_ctx``, ...)."""
         self.port = free_port()
-        self.n_ctx, self.alias, self.config_file, self.extra = n_ctx, alias, config_file, extra
+        self.n_ctx, self.alias, self.api_key, self.models = n_ctx, alias, api_key, models
         self.log = log_dir / f"llama-server-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -63,14 +66,17 @@ class LlamaServer:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        if self.config_file is not None:
-            return [sys.executable, "-m", "llama_cpp.server", "--config_file",
-                    str(self.config_file), "--port", str(self.port), "--host", "127.0.0.1"]
+        if self.models is not None:  # the config file's host and port win over the flags
+            config = self.log.with_suffix(".json")
+            config.write_text(json.dumps({"host": "127.0.0.1", "port": self.port,
+                                          "interrupt_requests": False, "models": self.models}))
+            return [sys.executable, "-m", "llama_cpp.server", "--config_file", str(config)]
         model = resolve_model_path("embedded:smollm2-135m")
         return [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
                 "--model_alias", self.alias, "--host", "127.0.0.1", "--port", str(self.port),
                 "--n_ctx", str(self.n_ctx), "--n_threads", "1", "--verbose", "False",
-                "--interrupt_requests", "False", *self.extra]
+                "--interrupt_requests", "False",
+                *(["--api_key", self.api_key] if self.api_key else [])]
 
     def start(self) -> LlamaServer:
         with self.log.open("ab") as log:
@@ -86,7 +92,10 @@ class LlamaServer:
                 raise RuntimeError(f"llama.cpp server exited; see {self.log}:\n"
                                    + self.log.read_text(errors="replace")[-2000:])
             try:
-                if httpx.get(f"{self.url}/v1/models", timeout=1.0, trust_env=False).status_code == 200:
+                headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+                answer = httpx.get(f"{self.url}/v1/models", headers=headers, timeout=1.0,
+                                   trust_env=False)
+                if answer.status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -260,3 +269,29 @@ def twice() -> Unit:
     units = extract_units("def twice(n: int) -> int:\n    return 2 * n\n", "python")
     return next(u for u in units if u.name == "twice")
 
+
+
+SUMMARIZE = '''def summarize(values: list[float], *, precision: int = 2) -> dict[str, float]:
+    if not values:
+        raise ValueError("values must not be empty")
+    ordered = sorted(values)
+    count = len(ordered)
+    middle = count // 2
+    median = ordered[middle] if count % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    mean = sum(ordered) / count
+    spread = ordered[-1] - ordered[0]
+    variance = sum((v - mean) ** 2 for v in ordered) / count
+    return {
+        "count": float(count),
+        "mean": round(mean, precision),
+        "median": round(median, precision),
+        "spread": round(spread, precision),
+        "stdev": round(variance ** 0.5, precision),
+    }
+'''
+
+
+@pytest.fixture(scope="session")
+def summarize() -> Unit:
+    """A longer function: its prompt is 328 SmolLM2 tokens."""
+    return next(u for u in extract_units(SUMMARIZE, "python") if u.name == "summarize")

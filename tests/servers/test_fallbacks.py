@@ -130,14 +130,10 @@ def test_model_that_fails_to_load(twice: Unit, healthy: LlamaServer, tmp_path: P
     good = resolve_model_path("embedded:smollm2-135m")
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(good.read_bytes()[:4096])
-    config_file = tmp_path / "server.json"
-    config_file.write_text(
-        '{"models": ['
-        f'{{"model": "{good}", "model_alias": "{ALIAS}", "n_ctx": 1024, "n_threads": 1, '
-        '"verbose": false}, '
-        f'{{"model": "{broken}", "model_alias": "broken", "n_ctx": 1024, "verbose": false}}'
-        ']}')
-    server = start_server(config_file=config_file)
+    models = [{"model": str(good), "model_alias": ALIAS, "n_ctx": 1024, "n_threads": 1,
+               "verbose": False},
+              {"model": str(broken), "model_alias": "broken", "n_ctx": 1024, "verbose": False}]
+    server = start_server(models=models)
     try:
         result = document(twice, server_model([server.url], model="broken"), healthy)
     finally:
@@ -145,11 +141,11 @@ def test_model_that_fails_to_load(twice: Unit, healthy: LlamaServer, tmp_path: P
     assert_fell_back(result, "BackendUnavailable", "Failed to load model")
 
 
-def test_context_overflow_goes_to_a_larger_window(twice: Unit, healthy: LlamaServer,
+def test_context_overflow_goes_to_a_larger_window(summarize: Unit, healthy: LlamaServer,
                                                   start_server: Callable[..., LlamaServer]
                                                   ) -> None:
     """The server runs a 256-token window although the config says 1024: the server refuses
-    the prompt, and the model with the larger window is tried before the smaller one."""
+    the prompt (328 tokens), and the model with the larger window goes before the smaller."""
     small_server = start_server(n_ctx=256)
     models = {
         "first": server_model([small_server.url], max_context=1024,
@@ -159,10 +155,10 @@ def test_context_overflow_goes_to_a_larger_window(twice: Unit, healthy: LlamaSer
     }
     config = chain_config(models)
     try:
-        result = dispatch_unit(twice, config, ModelPool(config))
+        result = dispatch_unit(summarize, config, ModelPool(config))
     finally:
         small_server.stop()
-    assert [a.model for a in result.attempts] == ["first", "fallback"]
+    assert [a.model for a in result.attempts] == ["first", "fallback"], result.attempts
     assert_fell_back(result, "ContextOverflowError", "maximum context length is 256")
 
 

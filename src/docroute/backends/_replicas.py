@@ -400,6 +400,7 @@ class ServerBackend(Generic[C]):
 
     kind: ClassVar[str] = ""
     options_type: ClassVar[type[ServerOptions]] = ServerOptions
+    per_request_timeout: ClassVar[bool] = True  # the client takes a timeout per request
 
     def __init__(self, name: str, cfg: ModelConfig, urls: list[str]) -> None:
         self.name = name
@@ -506,11 +507,16 @@ class ServerBackend(Generic[C]):
         return None
 
     def _stream_state(self, deadline: float) -> StreamState:
+        """The read timeout for one request: the first-token limit while streaming, never
+        past the deadline (a client with a fixed timeout keeps its own)."""
         now = time.monotonic()
+        o = self.options
+        if not self.per_request_timeout:
+            read = o.ttft_timeout_s if o.stream else o.timeout_s
+            return StreamState(now, deadline, read, ttft_bound=o.stream)
         remaining = max(0.001, deadline - now)
-        ttft = self.options.ttft_timeout_s
-        read = min(ttft, remaining) if self.options.stream else remaining
-        return StreamState(now, deadline, read, ttft_bound=self.options.stream and ttft <= read)
+        read = min(o.ttft_timeout_s, remaining) if o.stream else remaining
+        return StreamState(now, deadline, read, ttft_bound=o.stream and o.ttft_timeout_s <= read)
 
     def _check_truncation(self, generation: Generation, local: int | None) -> None:
         evaluated = generation.prompt_tokens

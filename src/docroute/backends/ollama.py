@@ -111,7 +111,7 @@ def _ollama_errors(model: str, url: str, state: StreamState | None = None) -> It
     except (ConnectionError, httpx.ConnectError) as exc:  # the client raises ConnectionError
         raise BackendUnavailable(f"{where}: cannot connect ({exc})", model=model) from exc
     except httpx.TimeoutException as exc:
-        reason = state.timeout_reason() if state else "timeout"
+        reason = state.timeout_reason() if state else "health check timeout"
         raise BackendTimeout(f"{where}: {reason}", model=model) from exc
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
         got = f" after {state.chunks} streamed chunks" if state and state.chunks else ""
@@ -137,7 +137,7 @@ def _response_error(where: str, error: str, status: int, model: str) -> Docroute
         return ContextOverflowError(text)
     if status in (408, 504):
         return BackendTimeout(text, model=model)
-    if status >= 500:
+    if status >= 500 or status < 0:  # < 0: an error line inside a stream (the run broke)
         return BackendUnavailable(text, model=model)
     return BackendError(text, model=model)
 
@@ -155,6 +155,7 @@ class OllamaBackend(ServerBackend[_Clients]):
 
     kind = "ollama"
     options_type = OllamaOptions
+    per_request_timeout = False  # the ollama client's timeout is fixed when it is made
     options: OllamaOptions
 
     def __init__(self, name: str, cfg: ModelConfig) -> None:

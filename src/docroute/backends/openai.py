@@ -106,7 +106,7 @@ def _http_errors(model: str, url: str, state: StreamState | None = None) -> Iter
     except httpx.ConnectError as exc:
         raise BackendUnavailable(f"{where}: cannot connect ({exc})", model=model) from exc
     except httpx.TimeoutException as exc:  # read / write / pool timeouts
-        reason = state.timeout_reason() if state else "timeout"
+        reason = state.timeout_reason() if state else "health check timeout"
         raise BackendTimeout(f"{where}: {reason}", model=model) from exc
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
         got = f" after {state.chunks} streamed chunks" if state and state.chunks else ""

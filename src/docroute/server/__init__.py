@@ -114,6 +114,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        state.close()  # record what is queued
         if store is not None:
             store.close()
 

@@ -27,6 +27,7 @@ pulls the rest of a stream one chunk per thread hop.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -147,12 +148,10 @@ class Served:
 
     def close(self) -> None:
         """Stop the model's stream (frees the model); safe to call more than once."""
-        close = getattr(self.chunks, "close", None)
-        if callable(close):
-            try:
-                close()
-            except ValueError:  # still running in an abandoned worker thread: it ends itself
-                _log.debug("%s: stream still running in a worker thread", self.model)
+        try:
+            _close(self.chunks)
+        except ValueError:  # still running in an abandoned worker thread: it ends itself
+            _log.debug("%s: stream still running in a worker thread", self.model)
 
 
 class ChatFailed(Exception):
@@ -216,6 +215,12 @@ def _first_chunks(chunks: Iterator[Chunk]) -> list[Chunk]:
 
 def _next_or_none(chunks: Iterator[Chunk]) -> Chunk | None:
     return next(chunks, None)
+
+
+def _close(chunks: Iterator[Chunk] | None) -> None:
+    close = getattr(chunks, "close", None)
+    if callable(close):
+        close()
 
 
 class ChatRouter:
@@ -339,13 +344,14 @@ class ChatRouter:
                     served.generation = backend.generate(request)
                 return served
             except FALLBACK_ERRORS as exc:
-                close = getattr(chunks, "close", None)
-                if callable(close):
-                    close()
+                _close(chunks)
                 attempts.append(Attempt(model, type(exc).__name__, str(exc)[:500], n_ctx,
                                         round(time.perf_counter() - t0, 4)))
                 _log.info("%s failed before answering (%s); %s", model, type(exc).__name__,
                           "trying the next model" if model != plan.chain[-1] else "none left")
+            except BaseException:
+                _close(chunks)  # a bug in a backend: do not leave its model locked
+                raise
         status, code = _failure_status(attempts)
         details = "; ".join(f"{a.model}: {a.outcome} ({a.detail})" for a in attempts)
         raise ChatFailed(f"every model failed: {details}", status=status, code=code,
@@ -356,7 +362,9 @@ class ChatRouter:
     async def stream_body(self, served: Served, encoder: StreamEncoder) -> AsyncIterator[bytes]:
         """The response body of an open stream; a failure ends it with an error event."""
         try:
-            yield encoder.start(served)
+            start = encoder.start(served)
+            if start:
+                yield start
             pending = list(served.first)
             while True:
                 chunk = pending.pop(0) if pending else await self._pull(served)
@@ -391,10 +399,10 @@ class ChatRouter:
             raise BackendTimeout(f"{served.model}: no output for {idle:g} s in the stream",
                                  model=served.model) from None
 
-    # -- recording (sync: background tasks) ----------------------------------------------------
+    # -- recording (on the state's recording thread) -------------------------------------------
 
-    def record_served(self, served: Served) -> None:
-        """Record a request a model took (its stream may have failed or been dropped)."""
+    def served_entry(self, served: Served) -> Entry:
+        """The log entry of a request a model took (its stream may have failed or been dropped)."""
         end = served.finished or time.perf_counter()
         error = served.error
         if served.call.stream and served.generation is None and error is None:
@@ -402,19 +410,21 @@ class ChatRouter:
         outcome = type(error).__name__ if error is not None else "ok"
         last = Attempt(served.model, outcome, "" if error is None else str(error)[:500],
                        served.n_ctx, round(end - served.attempt_started, 4))
-        self._record(served.call, served.plan, [*served.attempts, last], served.generation,
-                     error, (end - served.started) * 1000, served.ttft_ms)
+        return self._entry(served.call, served.plan, [*served.attempts, last],
+                           served.generation, error, (end - served.started) * 1000,
+                           served.ttft_ms)
 
-    def record_failed(self, call: ChatCall, failure: ChatFailed, started: float) -> None:
-        """Record a request no model answered (or that could not be routed)."""
+    def failed_entry(self, call: ChatCall, failure: ChatFailed, started: float,
+                     ended: float) -> Entry | None:
+        """The log entry of a request no model answered (None: not worth a record)."""
         if failure.plan is None and failure.status == 404:
-            return  # an unknown model name is the client's mistake, not a routed request
-        self._record(call, failure.plan, failure.attempts, None, failure,
-                     (time.perf_counter() - started) * 1000, None, outcome=failure.outcome)
+            return None  # an unknown model name is the client's mistake, not a routed request
+        return self._entry(call, failure.plan, failure.attempts, None, failure,
+                           (ended - started) * 1000, None, outcome=failure.outcome)
 
-    def _record(self, call: ChatCall, plan: Plan | None, attempts: list[Attempt],
-                generation: Generation | None, error: BaseException | None,
-                latency_ms: float, ttft_ms: float | None, outcome: str | None = None) -> None:
+    def _entry(self, call: ChatCall, plan: Plan | None, attempts: list[Attempt],
+               generation: Generation | None, error: BaseException | None,
+               latency_ms: float, ttft_ms: float | None, outcome: str | None = None) -> Entry:
         tried = [a.to_dict() for a in attempts]
         model = attempts[-1].model if attempts else (plan.decision.model if plan else None)
         fallback_from = None
@@ -448,10 +458,10 @@ class ChatRouter:
             error=None if error is None else str(error)[:2000],
             attempts=tried,
         )
-        self.state.add(Entry(record, call.api, call.model, call.stream))
         _log.info("%s %s -> %s %s attempts=%d %.1f ms%s", call.api, call.model, model, outcome,
                   len(attempts), latency_ms,
                   f" prompt={text[:2000]!r}" if self.settings.log_prompts else "")
+        return Entry(record, call.api, call.model, call.stream)
 
 
 def _decision_fields(plan: Plan | None) -> dict[str, Any]:
@@ -493,17 +503,28 @@ async def respond(
 ) -> Response:
     """Run ``call`` and answer: a stream through ``encoder``, or the JSON ``render`` makes.
 
-    The request is recorded in a background task, after the response is sent.
+    The request is recorded after the response is sent, on the state's recording thread.
     """
     run = router.open_stream if call.stream else router.complete
     try:
         served = await anyio.to_thread.run_sync(run, call, started)
     except ChatFailed as exc:
+        failure = exc
+
+        async def record_failure() -> None:
+            router.state.submit(functools.partial(router.failed_entry, call, failure, started,
+                                                  time.perf_counter()))
+
         response = failed(exc)
         response.headers.update(exc.headers())
-        response.background = BackgroundTask(router.record_failed, call, exc, started)
+        response.background = BackgroundTask(record_failure)
         return response
-    background = BackgroundTask(router.record_served, served)
+
+    async def record() -> None:
+        served.finished = served.finished or time.perf_counter()
+        router.state.submit(functools.partial(router.served_entry, served))
+
+    background = BackgroundTask(record)
     if call.stream:
         return StreamingResponse(
             router.stream_body(served, encoder),

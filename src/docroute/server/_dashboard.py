@@ -7,11 +7,13 @@ and the recent routing decisions with their reasons.
 
 ``GET /api/docroute/stats?window=SECONDS``
     ``GatewayState.stats``: rate, latency / TTFT p50/p95/p99, model share, fallbacks, outcomes,
-    a time series, per-model and per-task-type numbers (``monitor.stats.summarize``).
+    a time series, per-model and per-task-type numbers (``monitor.stats.summarize``), and the
+    replicas of server models with their circuit breaker state.
 ``GET /api/docroute/decisions?limit=N``
     the newest requests: the decision (policy, chain, reasons), every attempt and the outcome.
 ``GET /metrics``
-    Prometheus text format from the app's own ``CollectorRegistry`` (``monitor.metrics``).
+    Prometheus text format from the app's own ``CollectorRegistry`` (``monitor.metrics``); the
+    circuit breaker of every server replica is published at each scrape.
 ``GET /health``
     liveness, never authenticated: ``{"status": "ok", ...}``.
 """
@@ -20,11 +22,14 @@ from __future__ import annotations
 
 import functools
 from importlib.resources import files
+from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from .._exceptions import DocrouteError
+from ..monitor.metrics import CircuitState
 from ._chat import dumps
 
 __all__ = ["router"]
@@ -69,11 +74,34 @@ async def dashboard_js(request: Request) -> Response:
                     headers=_STATIC_HEADERS)
 
 
+_BREAKER_STATES: dict[str, CircuitState] = {"open": "open", "half-open": "half_open"}
+
+
+def replicas(gateway: Any) -> dict[str, list[dict[str, Any]]]:
+    """Each server model's replicas as last seen (no network): URL, breaker state, counts."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in gateway.config.models:
+        try:
+            backend = gateway.pool.get(name)  # creating a backend loads and connects nothing
+        except DocrouteError:
+            continue
+        health = getattr(backend, "replica_health", None)
+        if callable(health):
+            out[name] = list(health())
+    return out
+
+
 @router.get("/api/docroute/stats")
 async def stats(request: Request) -> Response:
-    state = request.app.state.gateway.state
+    gateway = request.app.state.gateway
     window = _number(request, "window", 300.0, 10.0, 86400.0)
-    return _json(await anyio.to_thread.run_sync(state.stats, window))
+
+    def collect() -> dict[str, Any]:
+        found: dict[str, Any] = gateway.state.stats(window)
+        found["replicas"] = replicas(gateway)
+        return found
+
+    return _json(await anyio.to_thread.run_sync(collect))
 
 
 @router.get("/api/docroute/decisions")
@@ -86,7 +114,17 @@ async def decisions(request: Request) -> Response:
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     gateway = request.app.state.gateway
-    body = await anyio.to_thread.run_sync(gateway.metrics.exposition)
+
+    def exposition() -> bytes:
+        gateway.state.flush()  # count every request answered so far
+        for model, found in replicas(gateway).items():
+            for replica in found:
+                state = _BREAKER_STATES.get(str(replica.get("state")), "closed")
+                gateway.metrics.set_circuit_state(model, state, str(replica.get("url", "")))
+        body: bytes = gateway.metrics.exposition()
+        return body
+
+    body = await anyio.to_thread.run_sync(exposition)
     return Response(body, media_type=gateway.metrics.content_type)
 
 

@@ -2,8 +2,11 @@
 
 Each finished request becomes a ``monitor.store.RequestRecord`` (source ``gateway``), handed to
 the ``monitor.recorder.Recorder``: it is written to the SQLite request log (``docroute stats``)
-and counted in the app's Prometheus metrics. The newest ``capacity`` requests also stay in a ring
-buffer, so the dashboard's endpoints never read the database:
+and counted in the app's Prometheus metrics. That happens on one recording thread, after the
+response was sent: the request path only queues a job (``submit``), so neither building the
+record nor the database write adds to any client's latency. Readers call ``flush`` first, so
+they see every request that was answered before they asked. The newest ``capacity`` requests
+also stay in a ring buffer, so the dashboard's endpoints never read the database:
 
 ``stats(window_s)``
     request rate (per second, and a time series), latency and time-to-first-token percentiles,
@@ -15,6 +18,8 @@ buffer, so the dashboard's endpoints never read the database:
 
 from __future__ import annotations
 
+import logging
+import queue
 import threading
 import time
 from collections import Counter, deque
@@ -28,6 +33,9 @@ from ..monitor.stats import percentile, summarize
 from ..monitor.store import RequestRecord
 
 __all__ = ["Entry", "GatewayState"]
+
+_log = logging.getLogger("docroute.server")
+_STOP = object()
 
 
 @dataclass(frozen=True)
@@ -88,25 +96,74 @@ class GatewayState:
         self.in_flight = 0  # maintained by the security middleware (event loop only)
         self._entries: deque[Entry] = deque(maxlen=capacity)
         self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def submit(self, build: Callable[[], Entry | None]) -> None:
+        """Record a request later, on the recording thread: ``build()`` makes its entry.
+
+        Never blocks: safe on the event loop. The recording thread starts on first use.
+        """
+        if self._writer is None:
+            with self._lock:
+                if self._writer is None:
+                    self._writer = threading.Thread(target=self._record_jobs, daemon=True,
+                                                    name="docroute-recorder")
+                    self._writer.start()
+        self._jobs.put(build)
 
     def add(self, entry: Entry) -> None:
-        """Record a finished request (log + metrics) and keep it for the dashboard.
-
-        Blocking (SQLite): call it from a worker thread or a background task.
-        """
+        """Record a finished request now (log + metrics) and keep it for the dashboard."""
         self.recorder.record(entry.record)
         with self._lock:
             self._entries.append(entry)
             self.total += 1
 
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every request submitted so far is recorded; False on timeout."""
+        if self._writer is None or not self._writer.is_alive():
+            return True
+        done = threading.Event()
+        self._jobs.put(done)
+        return done.wait(timeout_s)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Record what is queued, then stop the recording thread."""
+        writer = self._writer
+        if writer is not None and writer.is_alive():
+            self._jobs.put(_STOP)
+            writer.join(timeout_s)
+        self._writer = None
+
+    def _record_jobs(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is _STOP:
+                return
+            if isinstance(job, threading.Event):
+                job.set()
+                continue
+            try:
+                entry = job()  # type: ignore[operator]
+                if entry is not None:
+                    self.add(entry)
+            except Exception:  # one bad record must not stop the recording
+                _log.exception("cannot record a gateway request")
+
+    # -- reading (flush first: a client sees the requests it has finished) ------------------
+
     def entries(self, since: float | None = None) -> list[Entry]:
         """The remembered requests from ``since`` on, oldest first."""
+        self.flush()
         with self._lock:
             items = list(self._entries)
         return items if since is None else [e for e in items if e.record.ts >= since]
 
     def decisions(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest ``limit`` requests, newest first, with their decisions and attempts."""
+        self.flush()
         with self._lock:
             newest = list(self._entries)[-limit:] if limit > 0 else []
         return [e.to_dict() for e in reversed(newest)]

@@ -1,0 +1,295 @@
+"""The gateway's added latency: the same requests straight to an upstream, and through docroute
+(and through LiteLLM's proxy, when it is installed), at concurrency 1 and 32.
+
+Upstreams:
+
+* ``responder``: ``benchmarks/_responder.py``, a minimal OpenAI-compatible responder (a fixed
+  one-token answer, no model, tens of microseconds per request), so the proxies' own cost is
+  what the numbers show;
+* ``llama.cpp`` (``--llama``): llama-cpp-python's server with the embedded SmolLM2-135M and
+  ``max_tokens`` 1, concurrency 1 only (it runs one request at a time).
+
+Each proxy runs in its own process on 127.0.0.1 with per-request logging off: docroute with
+``docroute.server.serve`` (``model: "auto"``, so routing runs on every request; request log on,
+written after the response), LiteLLM with ``litellm --config`` (one worker). Rounds alternate
+the order of the targets, so load from other processes on the machine spreads over all of them.
+For each target: p50 and p99 of the request latency (client-side, keep-alive connections), and
+the added latency: p50(proxy) - p50(direct), p99(proxy) - p99(direct).
+
+    python benchmarks/bench_gateway.py [--requests 400] [--rounds 3] [--llama]
+        [--litellm /path/to/venv/bin/litellm]   # default: $LITELLM_BIN or litellm on PATH
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).parent
+ASK = [{"role": "user", "content": "Say hi."}]
+KEY = "sk-bench-0123456789abcdef"  # both proxies check a bearer token on every request
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0, trust_env=False).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"{url}: not ready after {timeout_s} s")
+
+
+@contextmanager
+def process(args: list[str], ready_url: str, log: Path,
+            env: dict[str, str] | None = None) -> Iterator[None]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            wait_http(ready_url, proc)
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+_DOCROUTE = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from docroute.config import load_config
+    from docroute.server import ServerSettings, serve
+    serve(load_config(Path(sys.argv[1])), settings=ServerSettings(
+        port=int(sys.argv[2]), db=Path(sys.argv[3]), api_keys=[sys.argv[4]],
+        max_concurrent_per_client=64), log_level="warning")
+""")
+
+
+def docroute_config(upstreams: dict[str, tuple[str, str]]) -> str:
+    """One ``openai`` model per upstream (name -> (url, model id)); the first is the default."""
+    parts = []
+    for name, (url, model) in upstreams.items():
+        parts.append(textwrap.dedent(f"""
+            [models.{name}]
+            backend = "openai"
+            model = "{model}"
+            urls = ["{url}"]
+            max_context = 1024
+            roles = ["small", "code", "prose"]
+            options = {{ stream = false, retries = 0 }}
+        """))
+    first = next(iter(upstreams))
+    parts.append(f'[routing]\npolicy = "single"\ndefault_model = "{first}"\n'
+                 "[context]\nbuckets = [1024]\noutput_tokens = 16\n")
+    return "\n".join(parts)
+
+
+def litellm_config(upstreams: dict[str, tuple[str, str]]) -> str:
+    lines = ["model_list:"]
+    for name, (url, model) in upstreams.items():
+        lines += [f"  - model_name: {name}", "    litellm_params:",
+                  f"      model: openai/{model}", f"      api_base: {url}/v1",
+                  "      api_key: none"]
+    lines += ["litellm_settings:", "  telemetry: false", "  set_verbose: false",
+              "  json_logs: false"]
+    return "\n".join(lines) + "\n"
+
+
+async def load(url: str, body: dict[str, Any], concurrency: int, n: int,
+               warmup: int) -> tuple[list[float], int, float]:
+    """``n`` POSTs by ``concurrency`` workers: latencies (ms), errors, requests per second."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(limits=limits, timeout=60, trust_env=False,
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        async def one(record: bool) -> None:
+            nonlocal errors
+            start = time.perf_counter()
+            response = await client.post(url, json=body)
+            elapsed = (time.perf_counter() - start) * 1000
+            if response.status_code != 200:
+                errors += 1
+            elif record:
+                latencies.append(elapsed)
+
+        async def worker(count: int, record: bool) -> None:
+            for _ in range(count):
+                await one(record)
+
+        await asyncio.gather(*(worker(max(1, warmup // concurrency), False)
+                               for _ in range(concurrency)))
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(n // concurrency, True) for _ in range(concurrency)))
+        rate = len(latencies) / (time.perf_counter() - started)
+    return latencies, errors, rate
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run_matrix(targets: dict[str, tuple[str, dict[str, Any]]], concurrencies: list[int],
+               requests: int, rounds: int) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every target at every concurrency, ``rounds`` times in rotating order."""
+    samples: dict[tuple[str, int], list[float]] = defaultdict(list)
+    errors: dict[tuple[str, int], int] = defaultdict(int)
+    rates: dict[tuple[str, int], list[float]] = defaultdict(list)
+    names = list(targets)
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for c in concurrencies:
+            for name in order:
+                url, body = targets[name]
+                lat, err, rate = asyncio.run(load(url, body, c, requests, warmup=max(20, c * 2)))
+                samples[name, c] += lat
+                errors[name, c] += err
+                rates[name, c].append(rate)
+                print(f"  round {r + 1} c={c:<3} {name:<9} p50 {pct(lat, .5):7.3f} ms  "
+                      f"p99 {pct(lat, .99):7.3f} ms  {rate:7.0f} req/s  errors {err}",
+                      flush=True)
+    return {key: {"p50": pct(v, .5), "p99": pct(v, .99), "n": len(v), "errors": errors[key],
+                  "rate": statistics.median(rates[key])} for key, v in samples.items()}
+
+
+def report(title: str, results: dict[tuple[str, int], dict[str, Any]], concurrencies: list[int],
+           proxies: list[str]) -> list[str]:
+    lines = [f"### {title}", "",
+             "| concurrency | target | requests | p50 ms | p99 ms | req/s "
+             "| added p50 ms | added p99 ms |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for c in concurrencies:
+        direct = results["direct", c]
+        for name in ["direct", *proxies]:
+            row = results[name, c]
+            added = ("", "") if name == "direct" else (
+                f"{row['p50'] - direct['p50']:+.3f}", f"{row['p99'] - direct['p99']:+.3f}")
+            lines.append(f"| {c} | {name} | {row['n']} | {row['p50']:.3f} | {row['p99']:.3f} "
+                         f"| {row['rate']:.0f} | {added[0]} | {added[1]} |")
+    return lines
+
+
+def litellm_binary(given: str | None) -> str | None:
+    found = given or os.environ.get("LITELLM_BIN") or shutil.which("litellm")
+    return found if found and Path(found).exists() else None
+
+
+def start_llama(stack: ExitStack, work: Path) -> str:
+    from docroute.backends._embedded import resolve_model_path
+
+    port = free_port()
+    model = resolve_model_path("embedded:smollm2-135m")
+    stack.enter_context(process(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
+         "smol", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024",
+         "--n_threads", "1"], f"http://127.0.0.1:{port}/v1/models", work / "llama.log"))
+    return f"http://127.0.0.1:{port}"
+
+
+def start_proxies(stack: ExitStack, work: Path, upstreams: dict[str, tuple[str, str]],
+                  litellm: str | None) -> dict[str, str]:
+    """docroute (and LiteLLM): name -> base URL."""
+    (work / "docroute.toml").write_text(docroute_config(upstreams))
+    port = free_port()
+    stack.enter_context(process(
+        [sys.executable, "-c", _DOCROUTE, str(work / "docroute.toml"), str(port),
+         str(work / "requests.db"), KEY], f"http://127.0.0.1:{port}/health",
+        work / "docroute.log"))
+    proxies = {"docroute": f"http://127.0.0.1:{port}"}
+    if litellm:
+        (work / "litellm.yaml").write_text(litellm_config(upstreams))
+        port = free_port()
+        env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
+               "NO_DOCS": "True", "LITELLM_MASTER_KEY": KEY}
+        stack.enter_context(process(
+            [litellm, "--config", str(work / "litellm.yaml"), "--host", "127.0.0.1",
+             "--port", str(port), "--num_workers", "1"],
+            f"http://127.0.0.1:{port}/health/liveliness", work / "litellm.log", env))
+        proxies["litellm"] = f"http://127.0.0.1:{port}"
+    return proxies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400, help="per target, round, level")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--llama", action="store_true", help="also behind llama.cpp")
+    parser.add_argument("--litellm", help="the litellm executable (litellm[proxy])")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+    litellm = litellm_binary(args.litellm)
+    print(f"LiteLLM proxy: {litellm or 'not found (pip install litellm[proxy])'}")
+    out: list[str] = []
+    raw: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        work = Path(tmp)
+        port = free_port()
+        responder = f"http://127.0.0.1:{port}"
+        stack.enter_context(process([sys.executable, str(HERE / "_responder.py"), str(port)],
+                                    f"{responder}/v1/models", work / "responder.log"))
+        upstreams = {"bench": (responder, "bench")}
+        if args.llama:
+            upstreams["smol"] = (start_llama(stack, work), "smol")
+        proxies = start_proxies(stack, work, upstreams, litellm)
+        names = list(proxies)
+        path = "/v1/chat/completions"
+        body = {"messages": ASK, "max_tokens": 1, "temperature": 0}
+
+        def targets(upstream: str, model: str) -> dict[str, tuple[str, dict[str, Any]]]:
+            found = {"direct": (f"{upstreams[upstream][0]}{path}", {**body, "model": model})}
+            found["docroute"] = (f"{proxies['docroute']}{path}",
+                                 {**body, "model": "auto" if upstream == "bench" else upstream})
+            if "litellm" in proxies:
+                found["litellm"] = (f"{proxies['litellm']}{path}", {**body, "model": upstream})
+            return found
+
+        print("upstream: minimal OpenAI-compatible responder (no model)")
+        results = run_matrix(targets("bench", "bench"), [1, 32], args.requests, args.rounds)
+        out += report("Minimal responder upstream (no model)", results, [1, 32], names)
+        raw["responder"] = {f"{k[0]}@{k[1]}": v for k, v in results.items()}
+        if args.llama:
+            print("upstream: llama.cpp server, SmolLM2-135M, max_tokens 1")
+            results = run_matrix(targets("smol", "smol"), [1], max(50, args.requests // 8),
+                                 args.rounds)
+            out += ["", *report("llama.cpp upstream (SmolLM2-135M, max_tokens 1)", results, [1],
+                                names)]
+            raw["llama"] = {f"{k[0]}@{k[1]}": v for k, v in results.items()}
+    print()
+    print("\n".join(out))
+    if args.json:
+        args.json.write_text(json.dumps(raw, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""A content-hash cache of generated documentation: one SQLite row per unit.
+
+A second run over an unchanged repository makes no model call: every unit's documentation
+comes from here. The key is the SHA-256 of everything that decides what a model is asked and
+which model answers (``unit_key``):
+
+* the unit's code, its existing documentation block taken out and blank lines and trailing
+  spaces dropped, so writing the documentation into the file (or re-indenting a blank line)
+  does not invalidate it;
+* the facts the parser read (kind, name, parameters, outputs, pipeline input, raises, ...);
+* the call context: the one-line summaries of the functions it calls, so a unit whose callees'
+  documentation changed is asked again;
+* ``docroute.prompts.PROMPT_VERSION`` (any change to a template or the prompt wording);
+* the configuration that picks and runs the model (``config_fingerprint``): every model's
+  backend, model file or name, family, window and options, the routing section and policy, the
+  output budget, temperature and seed. Server replica URLs are left out: replicas serve the same
+  model.
+
+The value is the documentation after ``tidy_doc`` (``DocContent`` as JSON), the model that
+wrote it, and what tidying dropped. Rendering is not cached: it is cheap and depends on options
+(docstring style, placement) that do not change the prose.
+
+Where it lives: ``cache.db`` in docroute's folder in the user's data directory, beside the
+request log, unless a path is given (``docroute doc --cache-db``). Not ``.docroute/`` in the
+repository, because the key is the content, not the place: one cache serves every checkout,
+worktree and branch of a project (switching branches back and forth costs no model call);
+``docroute doc`` takes several paths that need not share a repository root, or any; a read-only
+or freshly cloned tree still gets cache hits; and nothing has to be added to ``.gitignore``.
+A team or CI that wants a cache per project points ``--cache-db`` into the workspace.
+
+The database runs in WAL mode; every write is one short transaction, so a killed process loses
+at most the unit it was writing. A cache that cannot be opened or written (corrupt file, full
+disk, read-only folder) is switched off with one warning: the run goes on without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from . import prompts
+from ._sqlite import connect, default_dir
+from .config import Config
+from .types import DocContent, Unit
+
+__all__ = ["CACHE_FILENAME", "CachedDoc", "DocCache", "config_fingerprint", "key_code",
+           "unit_key"]
+
+_log = logging.getLogger(__name__)
+
+CACHE_FILENAME = "cache.db"
+_SCHEMA_VERSION = 1
+_KEY_VERSION = 1  # bump when the recipe of ``unit_key`` changes
+_SCHEMA = """
+CREATE TABLE docs (
+    key TEXT PRIMARY KEY,       -- unit_key(): SHA-256, hex
+    unit TEXT NOT NULL,         -- the unit's qualified name (for people reading the file)
+    model TEXT NOT NULL,        -- the model that wrote the documentation
+    doc TEXT NOT NULL,          -- DocContent JSON, after tidy_doc
+    tidied TEXT NOT NULL,       -- JSON list: what tidy_doc dropped
+    created REAL NOT NULL
+)
+"""
+
+
+def config_fingerprint(config: Config, policy: str | None = None) -> str:
+    """A hash of the configuration that decides which model writes a unit's prose and how."""
+    relevant = {
+        "models": {name: m.model_dump(mode="json", exclude={"urls"})
+                   for name, m in sorted(config.models.items())},
+        "routing": {**config.routing.model_dump(mode="json"),
+                    "policy": policy or config.routing.policy},
+        "output_tokens": config.context.output_tokens,
+        "temperature": config.docs.temperature,
+        "seed": config.docs.seed,
+    }
+    return _sha256(relevant)
+
+
+def key_code(unit: Unit, file_text: str | None = None) -> str:
+    """``unit``'s code as the key sees it: without its own documentation block (when
+    ``file_text``, the file it comes from, shows where that is), blank lines and trailing
+    spaces."""
+    code = unit.code
+    ins = unit.insertion
+    if file_text is not None and unit.existing_doc and ins and ins.replace_end is not None:
+        block = file_text[ins.offset : ins.replace_end]
+        if block.strip():
+            code = code.replace(block, "", 1)
+    return "\n".join(line.rstrip() for line in code.splitlines() if line.strip())
+
+
+def unit_key(unit: Unit, fingerprint: str, *, context: str = "",
+             file_text: str | None = None) -> str:
+    """The cache key of ``unit``'s documentation (see the module docstring)."""
+    payload = {
+        "key_version": _KEY_VERSION,
+        "prompt_version": prompts.PROMPT_VERSION,
+        "config": fingerprint,
+        "language": unit.language,
+        "kind": unit.kind,
+        "name": unit.name,
+        "parent": unit.parent,
+        "code": key_code(unit, file_text),
+        "params": [asdict(p) for p in unit.params],
+        "outputs": unit.outputs,
+        "inputs": unit.inputs,
+        "raises": unit.raises,
+        "returns_value": unit.returns_value,
+        "is_generator": unit.is_generator,
+        "context": context,
+    }
+    return _sha256(payload)
+
+
+def _sha256(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedDoc:
+    """A unit's tidied documentation and the model that wrote it."""
+
+    doc: DocContent
+    model: str
+    tidied: tuple[str, ...] = ()
+
+
+class DocCache:
+    """The unit cache in one SQLite file, opened on first use. Safe to share between threads.
+
+    Args:
+        path: the database file; None: ``cache.db`` in docroute's user data folder.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_dir() / CACHE_FILENAME
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self.disabled: str | None = None  # why the cache was switched off, if it was
+
+    def __enter__(self) -> DocCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(self, key: str) -> CachedDoc | None:
+        """The cached documentation for ``key``, or None (a miss, or the cache is off)."""
+        row = self._run(lambda db: db.execute(
+            "SELECT model, doc, tidied FROM docs WHERE key = ?", (key,)).fetchone())
+        if row is None:
+            return None
+        try:
+            doc = DocContent.model_validate_json(row[1])
+            return CachedDoc(doc, row[0], tuple(json.loads(row[2])))
+        except ValueError as exc:  # a row this version cannot read is a miss
+            _log.warning("cache %s: unreadable entry %s: %s", self.path, key[:12], exc)
+            return None
+
+    def put(self, key: str, cached: CachedDoc, unit: str = "") -> None:
+        """Store ``cached`` under ``key`` (one transaction; a failure only logs a warning)."""
+        values = (key, unit, cached.model, cached.doc.model_dump_json(),
+                  json.dumps(list(cached.tidied)), time.time())
+        self._run(lambda db: db.execute(
+            "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?)", values))
+
+    def count(self) -> int:
+        """How many units are cached (0 when the cache is off)."""
+        row = self._run(lambda db: db.execute("SELECT count(*) FROM docs").fetchone())
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def _run(self, action: Any) -> Any:
+        """``action(connection)``, or None once the cache is off; the first database error
+        switches it off (with one warning) so the run goes on without it."""
+        with self._lock:
+            if self.disabled:
+                return None
+            try:
+                if self._db is None:
+                    self._db = connect(self.path, _SCHEMA, _SCHEMA_VERSION)
+                return action(self._db)
+            except (sqlite3.Error, OSError) as exc:
+                self.disabled = f"{type(exc).__name__}: {exc}"
+                _log.warning("the unit cache %s is off for this run: %s", self.path, exc)
+                return None

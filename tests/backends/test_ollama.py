@@ -1,0 +1,441 @@
+"""The ``ollama`` backend: requests and answers in Ollama's documented API shapes.
+
+There is no Ollama server on these machines, so most tests run the real ``ollama`` client
+against ``OllamaStub``: an HTTP server on 127.0.0.1 that answers ``/api/tags``, ``/api/ps`` and
+``/api/chat`` (streamed as chunked NDJSON, or whole) in the shapes of Ollama's API reference,
+including its error bodies (404 model not found, 500 out of memory / runner failures, 503
+busy) and its silent truncation (a prompt longer than the context is cut to ``num_ctx / 2 + 2``
+tokens, and ``prompt_eval_count`` reports the cut count). Prompt tokens are counted with
+SmolLM2's tokenizer, as if Ollama served that model.
+
+The tests at the end run against a real Ollama when ``OLLAMA_HOST`` answers; they are skipped,
+with the reason, otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from docroute._exceptions import (
+    AllAttemptsFailed,
+    BackendOverloaded,
+    BackendTimeout,
+    BackendUnavailable,
+    ContextOverflowError,
+    ModelNotFound,
+    PromptTruncated,
+)
+from docroute.analyze import extract_units
+from docroute.backends import GenerationRequest, create_backend
+from docroute.backends.llamacpp import LlamaCppBackend
+from docroute.backends.ollama import OllamaBackend
+from docroute.config import Config, ContextConfig, ModelConfig, RoutingConfig
+from docroute.dispatch import dispatch_unit
+from docroute.pool import ModelPool
+from docroute.types import Unit
+
+TWICE_DOC = {"synopsis": "Return twice the number n.",
+             "description": "Multiplies the given integer by two and returns the product.",
+             "parameters": {"n": "The integer to double."},
+             "returns": "The product of n and two."}
+SUMMARIZE = '''def summarize(values: list[float], *, precision: int = 2) -> dict[str, float]:
+    """Placeholder."""
+''' + "\n".join(f"    step_{i} = sorted(values)[{i}] * precision  # step {i}" for i in range(40))
+
+
+@dataclass
+class Model:
+    """How the stub serves one model."""
+
+    reply: str = json.dumps(TWICE_DOC)
+    error: tuple[int, str] | None = None  # (HTTP status, Ollama's error text) for /api/chat
+    stream_error: str | None = None  # an {"error": ...} line after the first chunk
+    drop_after: int | None = None  # close the connection after this many chunks
+    first_token_delay_s: float = 0.0
+    train_ctx: int = 1 << 20  # Ollama clamps num_ctx to the model's trained context
+    loaded_ctx: int | None = None  # what /api/ps reports
+    done_reason: str = "stop"
+
+
+@dataclass
+class OllamaStub:
+    """A loopback server speaking Ollama's API shapes (see the module docstring)."""
+
+    models: dict[str, Model]
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    chats: int = 0
+
+    def __post_init__(self) -> None:
+        self._tokenizer = LlamaCppBackend(
+            "stub", ModelConfig(backend="llamacpp", model="embedded:smollm2-135m"))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def tags(self) -> dict[str, Any]:
+        return {"models": [{"name": n, "model": n, "modified_at": "2026-05-01T10:00:00Z",
+                            "size": 270_000_000, "digest": "sha256:" + "0" * 64,
+                            "details": {"format": "gguf", "family": "llama",
+                                        "parameter_size": "135M",
+                                        "quantization_level": "Q4_1"}}
+                           for n in self.models]}
+
+    def ps(self) -> dict[str, Any]:
+        expires = (datetime.now(timezone.utc) + timedelta(minutes=5)).isoformat()
+        return {"models": [{"name": n, "model": n, "size": 300_000_000, "size_vram": 0,
+                            "digest": "sha256:" + "0" * 64, "expires_at": expires,
+                            "details": {"format": "gguf", "family": "llama"},
+                            "context_length": m.loaded_ctx}
+                           for n, m in self.models.items() if m.loaded_ctx]}
+
+    def chat(self, body: dict[str, Any]) -> tuple[int, list[dict[str, Any]], Model | None]:
+        """(status, the NDJSON objects to send, the model) for one /api/chat request."""
+        self.requests.append(body)
+        self.chats += 1
+        model = self.models.get(body["model"])
+        if model is None:
+            return 404, [{"error": f"model '{body['model']}' not found"}], None
+        if model.error:
+            return model.error[0], [{"error": model.error[1]}], model
+        n_ctx = min(body.get("options", {}).get("num_ctx", 2048), model.train_ctx)
+        model.loaded_ctx = n_ctx
+        prompt = self._tokenizer.count_prompt_tokens(body["messages"]) or 0
+        if prompt > n_ctx:  # Ollama keeps half the window and says nothing
+            prompt = n_ctx // 2 + 2
+        created = "2026-05-01T10:00:00Z"
+        text = model.reply
+        pieces = [text[i:i + 16] for i in range(0, len(text), 16)]
+        chunks: list[dict[str, Any]] = [
+            {"model": body["model"], "created_at": created,
+             "message": {"role": "assistant", "content": p}, "done": False} for p in pieces]
+        final = {"model": body["model"], "created_at": created,
+                 "message": {"role": "assistant", "content": ""}, "done": True,
+                 "done_reason": model.done_reason, "total_duration": 900_000_000,
+                 "load_duration": 120_000_000, "prompt_eval_count": prompt,
+                 "prompt_eval_duration": 50_000_000, "eval_count": len(pieces),
+                 "eval_duration": 700_000_000}
+        if not body.get("stream", True):
+            whole = {**final, "message": {"role": "assistant", "content": text}}
+            return 200, [whole], model
+        return 200, [*chunks, final], model
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                routes = {"/api/tags": stub.tags, "/api/ps": stub.ps}
+                if self.path not in routes:
+                    self._whole(404, {"error": "not found"})
+                    return
+                self._whole(200, routes[self.path]())
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status, parts, model = stub.chat(body)
+                if status != 200 or not body.get("stream", True):
+                    self._whole(status, parts[0])
+                    return
+                assert model is not None
+                self._stream(parts, model)
+
+            def _whole(self, status: int, obj: dict[str, Any]) -> None:
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, parts: list[dict[str, Any]], model: Model) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                time.sleep(model.first_token_delay_s)
+                for i, part in enumerate(parts):
+                    if model.drop_after is not None and i == model.drop_after:
+                        self.wfile.write(b"40\r\n{\"partial")  # cut inside a chunk
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return
+                    self._chunk(json.dumps(part).encode() + b"\n")
+                    if model.stream_error and i == 0:
+                        self._chunk(json.dumps({"error": model.stream_error}).encode() + b"\n")
+                        break
+                self.wfile.write(b"0\r\n\r\n")
+
+            def _chunk(self, data: bytes) -> None:
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def stub() -> Iterator[OllamaStub]:
+    server = OllamaStub({"codellama:13b": Model(loaded_ctx=4096)})
+    yield server
+    server.close()
+
+
+def ollama(urls: list[str], model: str = "codellama:13b", max_context: int = 16384,
+           **options: Any) -> OllamaBackend:
+    settings = {"retries": 0, "backoff_s": 0.01, "tokenizer": "embedded:smollm2-135m",
+                **options}
+    made = create_backend(model, ModelConfig(backend="ollama", model=model, urls=urls,
+                                             max_context=max_context, family="chatml",
+                                             options=settings))
+    assert isinstance(made, OllamaBackend)
+    return made
+
+
+SCHEMA = {"type": "object", "properties": {"synopsis": {"type": "string"}}}
+
+
+def ask(**kw: Any) -> GenerationRequest:
+    return GenerationRequest(messages=[{"role": "user", "content": "Document twice(n)."}], **kw)
+
+
+@pytest.fixture(scope="module")
+def twice() -> Unit:
+    units = extract_units("def twice(n: int) -> int:\n    return 2 * n\n", "python")
+    return next(u for u in units if u.name == "twice")
+
+
+# --- requests and answers ---------------------------------------------------------------------
+
+
+def test_chat_request_carries_context_schema_and_keep_alive(stub: OllamaStub) -> None:
+    b = ollama([stub.url], keep_alive="10m", extra_options={"top_k": 20})
+    gen = b.generate(ask(max_tokens=200, n_ctx=2048, json_schema=SCHEMA, seed=7,
+                         temperature=0.1, stop=["\n\n"]))
+    (body,) = stub.requests
+    assert body["model"] == "codellama:13b" and body["stream"] is True
+    assert body["messages"] == [{"role": "user", "content": "Document twice(n)."}]
+    assert body["format"] == SCHEMA and body["keep_alive"] == "10m"
+    assert body["options"] == {"num_ctx": 2048, "num_predict": 200, "temperature": 0.1,
+                               "seed": 7, "stop": ["\n\n"], "top_k": 20}
+    assert json.loads(gen.text) == TWICE_DOC
+    assert gen.prompt_tokens == b.count_prompt_tokens(body["messages"])
+    assert gen.completion_tokens == 14 and gen.load_ms == 120.0 and gen.n_ctx == 2048
+    assert gen.ttft_ms is not None and gen.ttft_ms <= gen.total_ms
+    assert gen.replica == stub.url and gen.finish_reason == "stop"
+
+
+def test_unstreamed_answers_and_the_length_finish_reason(stub: OllamaStub) -> None:
+    stub.models["codellama:13b"].done_reason = "length"
+    gen = ollama([stub.url], stream=False).generate(ask(n_ctx=1024))
+    assert stub.requests[0]["stream"] is False and gen.ttft_ms is None
+    assert json.loads(gen.text) == TWICE_DOC and gen.finish_reason == "length"
+
+
+def test_default_context_and_the_model_maximum(stub: OllamaStub) -> None:
+    ollama([stub.url], max_context=8192).generate(ask())
+    assert stub.requests[0]["options"]["num_ctx"] == 4096  # min(4096, max_context)
+    ollama([stub.url], num_ctx=3000).generate(ask())
+    assert stub.requests[1]["options"]["num_ctx"] == 3000
+    with pytest.raises(ContextOverflowError, match="larger than the model's max_context"):
+        ollama([stub.url], max_context=2048).generate(ask(n_ctx=4096))
+    with pytest.raises(ContextOverflowError, match="does not fit a context of 256"):
+        ollama([stub.url]).generate(ask(n_ctx=256, max_tokens=240))
+    assert len(stub.requests) == 2  # neither overflow reached the server
+
+
+def test_tags_is_the_health_check_and_ps_the_loaded_context(stub: OllamaStub) -> None:
+    b = ollama([stub.url])
+    status = b.status()
+    assert status.available and status.loaded_n_ctx == 4096
+    assert f"{stub.url} healthy" in status.detail
+    (health,) = b.replica_health()
+    assert health["loaded_n_ctx"] == 4096 and health["size_vram"] == 0 and health["expires_at"]
+    assert b.loaded_context() == 4096
+    b.generate(ask(n_ctx=2048))
+    assert b.loaded_context() == 2048  # what the last call loaded
+
+
+def test_a_name_without_tag_means_latest() -> None:
+    server = OllamaStub({"llama3:latest": Model()})
+    try:
+        assert ollama([server.url], model="llama3").status().available
+        with pytest.raises(ModelNotFound, match="ollama pull llama3:8b"):
+            ollama([server.url], model="llama3:8b").generate(ask())
+    finally:
+        server.close()
+
+
+# --- errors, each translated once -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "text", "error", "match"), [
+    (404, "model 'codellama:13b' not found, try pulling it first", ModelNotFound, "not found"),
+    (500, "model requires more system memory (5.0 GiB) than is available (3.9 GiB)",
+     BackendUnavailable, r"\[out of memory\]"),
+    (500, "llama runner process has terminated: exit status 2", BackendUnavailable,
+     r"\[model failed to load\]"),
+    (503, "server busy, please try again.  maximum pending requests exceeded",
+     BackendOverloaded, "server busy"),
+    (400, "input length exceeds the context length", ContextOverflowError, "context length"),
+])
+def test_error_answers(stub: OllamaStub, status: int, text: str, error: type[Exception],
+                       match: str) -> None:
+    b = ollama([stub.url])
+    assert b.status().available  # the model is listed; the chat itself fails
+    stub.models["codellama:13b"].error = (status, text)
+    with pytest.raises(error, match=match):
+        b.generate(ask(n_ctx=2048))
+
+
+def test_transient_errors_are_retried_with_backoff(stub: OllamaStub) -> None:
+    stub.models["codellama:13b"].error = (503, "server busy, please try again.")
+    with pytest.raises(BackendOverloaded, match="try 3"):
+        ollama([stub.url], retries=2).generate(ask(n_ctx=2048))
+    assert stub.chats == 3
+
+
+def test_an_error_inside_the_stream(stub: OllamaStub) -> None:
+    stub.models["codellama:13b"].stream_error = "an error was encountered while running the model"
+    with pytest.raises(BackendUnavailable, match="encountered while running the model"):
+        ollama([stub.url]).generate(ask(n_ctx=2048))
+
+
+def test_a_connection_cut_mid_stream(stub: OllamaStub) -> None:
+    stub.models["codellama:13b"].drop_after = 3
+    with pytest.raises(BackendUnavailable, match="connection lost after 3 streamed chunks"):
+        ollama([stub.url]).generate(ask(n_ctx=2048))
+
+
+def test_time_to_first_token_and_total_timeouts(stub: OllamaStub) -> None:
+    stub.models["codellama:13b"].first_token_delay_s = 1.0
+    b = ollama([stub.url], ttft_timeout_s=0.3)
+    assert b.status().available
+    with pytest.raises(BackendTimeout, match="time-to-first-token timeout"):
+        b.generate(ask(n_ctx=2048))
+    stub.models["codellama:13b"].first_token_delay_s = 0.0
+    with pytest.raises(BackendTimeout, match="total timeout"):
+        ollama([stub.url]).generate(ask(n_ctx=2048, timeout_s=1e-6))
+
+
+def test_nothing_listening(unbound_url: str) -> None:
+    with pytest.raises(BackendUnavailable, match="cannot connect"):
+        ollama([unbound_url]).generate(ask())
+
+
+@pytest.fixture
+def unbound_url() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+# --- silent truncation ------------------------------------------------------------------------
+
+
+def test_a_cut_prompt_is_a_failure_not_a_success(stub: OllamaStub) -> None:
+    """The model's trained context (512) is below the requested one: Ollama clamps num_ctx and
+    cuts the prompt; ``prompt_eval_count`` below the local count gives it away."""
+    stub.models["codellama:13b"].train_ctx = 512
+    b = ollama([stub.url])
+    messages = [{"role": "user", "content": "Summarize this. " + "word " * 800}]
+    with pytest.raises(PromptTruncated, match=r"evaluated 258 of \d+ prompt tokens"):
+        b.generate(GenerationRequest(messages=messages, n_ctx=2048, max_tokens=64))
+
+
+def test_dispatch_falls_back_after_a_cut_prompt(twice: Unit) -> None:
+    """Through dispatch: the first Ollama model cuts the prompt, the second one answers."""
+    server = OllamaStub({"small:latest": Model(train_ctx=128), "big:latest": Model()})
+    settings = {"retries": 0, "tokenizer": "embedded:smollm2-135m"}
+    models = {name: ModelConfig(backend="ollama", model=name, urls=[server.url],
+                                max_context=4096, family="chatml", options=settings,
+                                fallbacks=["big"] if name == "small" else None)
+              for name in ("small", "big")}
+    config = Config(models=models, routing=RoutingConfig(default_model="small"),
+                    context=ContextConfig(buckets=[1024, 4096], output_tokens=200))
+    try:
+        result = dispatch_unit(twice, config, ModelPool(config))
+    finally:
+        server.close()
+    assert [(a.model, a.outcome) for a in result.attempts] == [("small", "PromptTruncated"),
+                                                               ("big", "ok")]
+    assert "the prompt was cut" in result.attempts[0].detail
+    assert result.doc.synopsis == TWICE_DOC["synopsis"]
+
+
+def test_the_busy_replica_is_skipped(stub: OllamaStub) -> None:
+    busy = OllamaStub({"codellama:13b": Model(error=(503, "server busy"))})
+    try:
+        b = ollama([busy.url, stub.url], retries=1)
+        gen = b.generate(ask(n_ctx=2048))
+        assert gen.replica == stub.url and busy.chats == 1
+    finally:
+        busy.close()
+
+
+def test_every_model_failing_lists_them(twice: Unit, stub: OllamaStub) -> None:
+    stub.models["codellama:13b"].error = (500, "model requires more system memory")
+    config = Config(models={"code": ModelConfig(backend="ollama", model="codellama:13b",
+                                                urls=[stub.url], family="chatml",
+                                                options={"retries": 0})})
+    with pytest.raises(AllAttemptsFailed, match=r"code: BackendUnavailable .*out of memory"):
+        dispatch_unit(twice, config, ModelPool(config))
+
+
+# --- a real Ollama, when there is one ---------------------------------------------------------
+
+
+def _real_ollama() -> tuple[str, str]:
+    """(URL, smallest model) of the Ollama at ``OLLAMA_HOST``; skips the test otherwise."""
+    host = os.environ.get("OLLAMA_HOST")
+    if not host:
+        pytest.skip("OLLAMA_HOST is not set: no real Ollama to test against")
+    url = host if "://" in host else f"http://{host}"
+    try:
+        tags = httpx.get(f"{url}/api/tags", timeout=2.0, trust_env=False).json()["models"]
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        pytest.skip(f"OLLAMA_HOST={host} does not answer /api/tags: {exc}")
+    if not tags:
+        pytest.skip(f"the Ollama at {host} has no models (ollama pull ...)")
+    smallest = min(tags, key=lambda m: m.get("size") or 0)
+    return url, smallest["model"]
+
+
+def test_real_ollama_generates_structured_output() -> None:
+    url, model = _real_ollama()
+    b = ollama([url], model=model, tokenizer=None, ttft_timeout_s=120)
+    schema = {"type": "object", "properties": {"colour": {"type": "string"}},
+              "required": ["colour"]}
+    gen = b.generate(GenerationRequest(
+        messages=[{"role": "user", "content": "Name a colour. Answer in JSON."}],
+        max_tokens=32, n_ctx=2048, json_schema=schema))
+    assert "colour" in json.loads(gen.text)
+    assert gen.prompt_tokens > 0 and gen.completion_tokens > 0
+    assert b.loaded_context() == 2048
+
+
+def test_real_ollama_status_and_missing_model() -> None:
+    url, model = _real_ollama()
+    assert ollama([url], model=model).status().available
+    with pytest.raises(ModelNotFound):
+        ollama([url], model="docroute-no-such-model:1b").generate(ask())
