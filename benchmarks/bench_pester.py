@@ -41,7 +41,7 @@ def score_unit(record: dict[str, Any], cfg: Any, pool: ModelPool, policy: str | 
                 "seconds": time.perf_counter() - start}
     seconds = time.perf_counter() - start
     assert unit.insertion is not None
-    doc, _ = tidy_doc(unit, call.doc)
+    doc, dropped = tidy_doc(unit, call.doc)
     block = render_help(unit, doc, indent=unit.insertion.indent)
     new = apply_docs(code, [(unit, block)])
     again = next(u for u in extract_units(new, "powershell") if u.name == unit.name)
@@ -61,6 +61,9 @@ def score_unit(record: dict[str, Any], cfg: Any, pool: ModelPool, policy: str | 
         "rouge_l": rouge, "seconds": seconds, "prompt_tokens": call.generation.prompt_tokens,
         "completion_tokens": call.generation.completion_tokens,
         "n_ctx": call.generation.n_ctx, "attempts": len(call.attempts),
+        # Parameters described by the model (kept after tidying), not by the factual fallback.
+        "model_params": len(doc.parameters), "params": len(unit.params),
+        "tidied": dropped,
     }
 
 
@@ -74,6 +77,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "param_faithful": sum(r["faithful"] for r in ok) / n,
         "completeness": sum(r["completeness"] for r in ok) / n,
         "rouge_l": statistics.mean(r["rouge_l"] for r in ok) if ok else 0.0,
+        "param_texts_by_model": (sum(r["model_params"] for r in ok)
+                                 / max(1, sum(r["params"] for r in ok))),
         "sec_per_unit_mean": statistics.mean(secs), "sec_per_unit_p50": percentile(secs, 0.5),
         "sec_per_unit_p95": percentile(secs, 0.95),
         "models": sorted({r["model"] for r in ok}),
