@@ -13,8 +13,9 @@ Each proxy runs in its own process on 127.0.0.1 with per-request logging off: do
 ``docroute.server.serve`` (``model: "auto"``, so routing runs on every request; request log on,
 written after the response), LiteLLM with ``litellm --config`` (one worker). Rounds alternate
 the order of the targets, so load from other processes on the machine spreads over all of them.
-For each target: p50 and p99 of the request latency (client-side, keep-alive connections), and
-the added latency: p50(proxy) - p50(direct), p99(proxy) - p99(direct).
+For each target: p50 and p99 of the request latency (client-side, keep-alive connections, a
+minimal asyncio HTTP/1.1 client so the load generator is not the bottleneck), and the added
+latency: p50(proxy) - p50(direct), p99(proxy) - p99(direct).
 
     python benchmarks/bench_gateway.py [--requests 400] [--rounds 3] [--llama]
         [--litellm /path/to/venv/bin/litellm]   # default: $LITELLM_BIN or litellm on PATH
@@ -69,12 +70,13 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 120.0)
 
 @contextmanager
 def process(args: list[str], ready_url: str, log: Path,
-            env: dict[str, str] | None = None) -> Iterator[None]:
+            env: dict[str, str] | None = None) -> Iterator[int]:
+    """Run ``args`` until the block ends; yields its pid once ``ready_url`` answers."""
     with log.open("wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
         try:
             wait_http(ready_url, proc)
-            yield
+            yield proc.pid
         finally:
             proc.terminate()
             try:
@@ -125,34 +127,78 @@ def litellm_config(upstreams: dict[str, tuple[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    """Read one HTTP/1.1 response (Content-Length or chunked body); its status code."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length, chunked = 0, False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if not chunked:
+        await reader.readexactly(length)
+        return status
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        await reader.readexactly(size + 2)
+        if size == 0:
+            return status
+
+
 async def load(url: str, body: dict[str, Any], concurrency: int, n: int,
                warmup: int) -> tuple[list[float], int, float]:
-    """``n`` POSTs by ``concurrency`` workers: latencies (ms), errors, requests per second."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    """``n`` POSTs by ``concurrency`` workers: latencies (ms), errors, requests per second.
+
+    The load generator is a minimal asyncio HTTP/1.1 client, one keep-alive connection per
+    worker (an HTTP library here would cost more CPU than the proxies being measured).
+    """
+    target = httpx.URL(url)
+    payload = json.dumps(body).encode()
+    request = (f"POST {target.raw_path.decode()} HTTP/1.1\r\nhost: {target.host}:{target.port}"
+               f"\r\ncontent-type: application/json\r\nauthorization: Bearer {KEY}\r\n"
+               f"content-length: {len(payload)}\r\n\r\n").encode() + payload
     latencies: list[float] = []
     errors = 0
-    async with httpx.AsyncClient(limits=limits, timeout=60, trust_env=False,
-                                 headers={"authorization": f"Bearer {KEY}"}) as client:
-        async def one(record: bool) -> None:
-            nonlocal errors
-            start = time.perf_counter()
-            response = await client.post(url, json=body)
-            elapsed = (time.perf_counter() - start) * 1000
-            if response.status_code != 200:
-                errors += 1
-            elif record:
-                latencies.append(elapsed)
 
-        async def worker(count: int, record: bool) -> None:
+    async def worker(count: int, record: bool) -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(target.host, target.port)
+        try:
             for _ in range(count):
-                await one(record)
+                start = time.perf_counter()
+                writer.write(request)
+                status = await _read_response(reader)
+                elapsed = (time.perf_counter() - start) * 1000
+                if status != 200:
+                    errors += 1
+                elif record:
+                    latencies.append(elapsed)
+        finally:
+            writer.close()
 
-        await asyncio.gather(*(worker(max(1, warmup // concurrency), False)
-                               for _ in range(concurrency)))
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(n // concurrency, True) for _ in range(concurrency)))
-        rate = len(latencies) / (time.perf_counter() - started)
-    return latencies, errors, rate
+    await asyncio.gather(*(worker(max(1, warmup // concurrency), False)
+                           for _ in range(concurrency)))
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(n // concurrency, True) for _ in range(concurrency)))
+    return latencies, errors, len(latencies) / (time.perf_counter() - started)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of ``pid``, its threads and its child processes, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # itself, or a child
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def pct(values: list[float], q: float) -> float:
@@ -160,35 +206,48 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_matrix(targets: dict[str, tuple[str, dict[str, Any]]], concurrencies: list[int],
-               requests: int, rounds: int) -> dict[tuple[str, int], dict[str, Any]]:
-    """Every target at every concurrency, ``rounds`` times in rotating order."""
+Target = tuple[str, dict[str, Any], int]  # URL, body, pid of the server answering it
+
+
+def run_matrix(targets: dict[str, Target], concurrencies: list[int], requests: int,
+               rounds: int) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every target at every concurrency, ``rounds`` times in rotating order.
+
+    Besides latency: the CPU time the answering process (the upstream for ``direct``, the
+    proxy otherwise) spent per request, which depends far less on other load than latency.
+    """
     samples: dict[tuple[str, int], list[float]] = defaultdict(list)
     errors: dict[tuple[str, int], int] = defaultdict(int)
     rates: dict[tuple[str, int], list[float]] = defaultdict(list)
+    cpu: dict[tuple[str, int], list[float]] = defaultdict(list)
     names = list(targets)
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         for c in concurrencies:
             for name in order:
-                url, body = targets[name]
-                lat, err, rate = asyncio.run(load(url, body, c, requests, warmup=max(20, c * 2)))
+                url, body, pid = targets[name]
+                warmup = max(20, c * 2)
+                before = cpu_seconds(pid)
+                lat, err, rate = asyncio.run(load(url, body, c, requests, warmup=warmup))
+                sent = (requests // c + max(1, warmup // c)) * c
+                cpu[name, c].append((cpu_seconds(pid) - before) * 1000 / sent)
                 samples[name, c] += lat
                 errors[name, c] += err
                 rates[name, c].append(rate)
                 print(f"  round {r + 1} c={c:<3} {name:<9} p50 {pct(lat, .5):7.3f} ms  "
-                      f"p99 {pct(lat, .99):7.3f} ms  {rate:7.0f} req/s  errors {err}",
-                      flush=True)
+                      f"p99 {pct(lat, .99):7.3f} ms  {rate:7.0f} req/s  "
+                      f"cpu {cpu[name, c][-1]:6.3f} ms/req  errors {err}", flush=True)
     return {key: {"p50": pct(v, .5), "p99": pct(v, .99), "n": len(v), "errors": errors[key],
-                  "rate": statistics.median(rates[key])} for key, v in samples.items()}
+                  "rate": statistics.median(rates[key]), "cpu_ms": statistics.median(cpu[key])}
+            for key, v in samples.items()}
 
 
 def report(title: str, results: dict[tuple[str, int], dict[str, Any]], concurrencies: list[int],
            proxies: list[str]) -> list[str]:
     lines = [f"### {title}", "",
-             "| concurrency | target | requests | p50 ms | p99 ms | req/s "
+             "| concurrency | target | requests | p50 ms | p99 ms | req/s | CPU ms/request "
              "| added p50 ms | added p99 ms |",
-             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for c in concurrencies:
         direct = results["direct", c]
         for name in ["direct", *proxies]:
@@ -196,7 +255,7 @@ def report(title: str, results: dict[tuple[str, int], dict[str, Any]], concurren
             added = ("", "") if name == "direct" else (
                 f"{row['p50'] - direct['p50']:+.3f}", f"{row['p99'] - direct['p99']:+.3f}")
             lines.append(f"| {c} | {name} | {row['n']} | {row['p50']:.3f} | {row['p99']:.3f} "
-                         f"| {row['rate']:.0f} | {added[0]} | {added[1]} |")
+                         f"| {row['rate']:.0f} | {row['cpu_ms']:.3f} | {added[0]} | {added[1]} |")
     return lines
 
 
@@ -205,38 +264,38 @@ def litellm_binary(given: str | None) -> str | None:
     return found if found and Path(found).exists() else None
 
 
-def start_llama(stack: ExitStack, work: Path) -> str:
+def start_llama(stack: ExitStack, work: Path) -> tuple[str, int]:
     from docroute.backends._embedded import resolve_model_path
 
     port = free_port()
     model = resolve_model_path("embedded:smollm2-135m")
-    stack.enter_context(process(
+    pid = stack.enter_context(process(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
          "smol", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024",
          "--n_threads", "1"], f"http://127.0.0.1:{port}/v1/models", work / "llama.log"))
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", pid
 
 
 def start_proxies(stack: ExitStack, work: Path, upstreams: dict[str, tuple[str, str]],
-                  litellm: str | None) -> dict[str, str]:
-    """docroute (and LiteLLM): name -> base URL."""
+                  litellm: str | None) -> dict[str, tuple[str, int]]:
+    """docroute (and LiteLLM): name -> (base URL, pid)."""
     (work / "docroute.toml").write_text(docroute_config(upstreams))
     port = free_port()
-    stack.enter_context(process(
+    pid = stack.enter_context(process(
         [sys.executable, "-c", _DOCROUTE, str(work / "docroute.toml"), str(port),
          str(work / "requests.db"), KEY], f"http://127.0.0.1:{port}/health",
         work / "docroute.log"))
-    proxies = {"docroute": f"http://127.0.0.1:{port}"}
+    proxies = {"docroute": (f"http://127.0.0.1:{port}", pid)}
     if litellm:
         (work / "litellm.yaml").write_text(litellm_config(upstreams))
         port = free_port()
         env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
                "NO_DOCS": "True", "LITELLM_MASTER_KEY": KEY}
-        stack.enter_context(process(
+        pid = stack.enter_context(process(
             [litellm, "--config", str(work / "litellm.yaml"), "--host", "127.0.0.1",
              "--port", str(port), "--num_workers", "1"],
             f"http://127.0.0.1:{port}/health/liveliness", work / "litellm.log", env))
-        proxies["litellm"] = f"http://127.0.0.1:{port}"
+        proxies["litellm"] = (f"http://127.0.0.1:{port}", pid)
     return proxies
 
 
@@ -250,28 +309,35 @@ def main() -> None:
     args = parser.parse_args()
     litellm = litellm_binary(args.litellm)
     print(f"LiteLLM proxy: {litellm or 'not found (pip install litellm[proxy])'}")
+    load_before = os.getloadavg()
     out: list[str] = []
     raw: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         work = Path(tmp)
         port = free_port()
         responder = f"http://127.0.0.1:{port}"
-        stack.enter_context(process([sys.executable, str(HERE / "_responder.py"), str(port)],
-                                    f"{responder}/v1/models", work / "responder.log"))
+        pids = {"bench": stack.enter_context(process(
+            [sys.executable, str(HERE / "_responder.py"), str(port)],
+            f"{responder}/v1/models", work / "responder.log"))}
         upstreams = {"bench": (responder, "bench")}
         if args.llama:
-            upstreams["smol"] = (start_llama(stack, work), "smol")
+            url, pids["smol"] = start_llama(stack, work)
+            upstreams["smol"] = (url, "smol")
         proxies = start_proxies(stack, work, upstreams, litellm)
         names = list(proxies)
         path = "/v1/chat/completions"
         body = {"messages": ASK, "max_tokens": 1, "temperature": 0}
 
-        def targets(upstream: str, model: str) -> dict[str, tuple[str, dict[str, Any]]]:
-            found = {"direct": (f"{upstreams[upstream][0]}{path}", {**body, "model": model})}
-            found["docroute"] = (f"{proxies['docroute']}{path}",
-                                 {**body, "model": "auto" if upstream == "bench" else upstream})
+        def targets(upstream: str, model: str) -> dict[str, Target]:
+            found = {"direct": (f"{upstreams[upstream][0]}{path}", {**body, "model": model},
+                                pids[upstream])}
+            url, pid = proxies["docroute"]
+            found["docroute"] = (f"{url}{path}",
+                                 {**body, "model": "auto" if upstream == "bench" else upstream},
+                                 pid)
             if "litellm" in proxies:
-                found["litellm"] = (f"{proxies['litellm']}{path}", {**body, "model": upstream})
+                url, pid = proxies["litellm"]
+                found["litellm"] = (f"{url}{path}", {**body, "model": upstream}, pid)
             return found
 
         print("upstream: minimal OpenAI-compatible responder (no model)")
@@ -285,6 +351,10 @@ def main() -> None:
             out += ["", *report("llama.cpp upstream (SmolLM2-135M, max_tokens 1)", results, [1],
                                 names)]
             raw["llama"] = {f"{k[0]}@{k[1]}": v for k, v in results.items()}
+    load_after = os.getloadavg()
+    out.append(f"\n{os.cpu_count()} CPUs; load average (1, 5, 15 min) before "
+               f"{', '.join(f'{x:.1f}' for x in load_before)}, after "
+               f"{', '.join(f'{x:.1f}' for x in load_after)}")
     print()
     print("\n".join(out))
     if args.json:

@@ -32,6 +32,7 @@ _SEPARATOR = re.compile(r"\.|::|->")
 _COMMENT_SYNTAX = re.compile(r"^\s*(?:<#|#>|/\*\*?|\*/|\*|///?|#+|\"\"\"|''')\s?")
 _TAG = re.compile(r"</?\w+[^>]*>")
 _SENTENCE = re.compile(r"(?<=[.!?])\s")
+_BRIEF = re.compile(r"^[@\\](?:brief|short|summary)\s+")
 
 
 def _short(name: str) -> str:
@@ -122,13 +123,18 @@ def doc_summary(doc: DocContent) -> str:
 
 
 def existing_summary(existing_doc: str | None) -> str:
-    """The one-line summary of documentation already in the code: its first line of prose,
-    comment markers, XML tags and keyword lines (``.SYNOPSIS``, ``@param``) left out."""
+    """The one-line summary of documentation already in the code: the first sentence of its
+    first paragraph of prose, without comment markers, XML tags, ``@brief`` and keyword
+    lines (``.SYNOPSIS``, ``@param``)."""
+    prose: list[str] = []
     for line in (existing_doc or "").splitlines():
         text = _TAG.sub("", _COMMENT_SYNTAX.sub("", line)).strip().strip("*/#").strip()
+        text = _BRIEF.sub("", text)
         if text and not text.startswith((".", "@", "\\")):
-            return _clip(text)
-    return ""
+            prose.append(text)
+        elif prose:  # a blank line or a keyword ends the first paragraph
+            break
+    return _clip(" ".join(prose))
 
 
 def call_context(summaries: Sequence[tuple[str, str]]) -> str:

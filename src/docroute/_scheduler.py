@@ -103,7 +103,7 @@ class Scheduler:
             for unit in units:
                 f.items.append(len(self.items))
                 self.items.append(_Item(unit, len(self.files)))
-            f.left, f.finished = len(f.items), not f.items
+            f.left, f.finished = len(f.items), not f.items or prep.context_only
         self.files.append(f)
 
     def _assign_pages(self) -> None:
@@ -181,9 +181,9 @@ class Scheduler:
         if self.options.call_context:
             context = call_context([(self.items[d].unit.name, self.items[d].summary)
                                     for d in item.deps])
-        f = self.files[item.file]
+        prep = self.files[item.file].prep
         return context, unit_key(item.unit, self.doc.fingerprint, context=context,
-                                 file_text=f.prep.text)
+                                 file_text=prep.text, units=prep.units or prep.context_units)
 
     def _from_state(self, item: _Item, key: str) -> bool:
         """Finish ``item`` without a model call when the job state or the cache has it."""
@@ -258,8 +258,9 @@ class Scheduler:
             if edits and self.options.write:
                 self._before_write(f, path, text, write.apply_docs(text, edits))
                 self.doc.write_inline(fres, path, text, edits)
-        if done and self.job is not None:
-            self.job.file_done(f.key, fres.to_dict())
+        if self.job is not None and any(item.result and item.result.model
+                                        and not item.result.cached for item in items):
+            self.job.file_done(f.key, fres.to_dict())  # a model worked on it: keep the result
         f.finished = True
 
     def _before_write(self, f: _File, target: Path, old: str | None, new: str) -> None:

@@ -54,7 +54,7 @@ def connect(path: Path, schema: str, version: int) -> sqlite3.Connection:
                 "SELECT name FROM sqlite_master WHERE type = 'table'")]
             for table in tables:
                 db.execute(f'DROP TABLE IF EXISTS "{table}"')
-            for statement in filter(None, (s.strip() for s in schema.split(";"))):
+            for statement in _statements(schema):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {version}")
         db.execute("COMMIT")
@@ -64,3 +64,17 @@ def connect(path: Path, schema: str, version: int) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def _statements(script: str) -> list[str]:
+    """The SQL statements of ``script``, split where SQLite says a statement is complete
+    (so a ``;`` inside a comment or a string does not split one)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip() + ";")
+    return statements

@@ -4,9 +4,9 @@ A second run over an unchanged repository makes no model call: every unit's docu
 comes from here. The key is the SHA-256 of everything that decides what a model is asked and
 which model answers (``unit_key``):
 
-* the unit's code, its existing documentation block taken out and blank lines and trailing
-  spaces dropped, so writing the documentation into the file (or re-indenting a blank line)
-  does not invalidate it;
+* the unit's code with the documentation blocks in it taken out (its own, and those of the
+  units nested in it) and blank lines and trailing spaces dropped, so writing documentation
+  into the file (or re-indenting a blank line) does not invalidate it;
 * the facts the parser read (kind, name, parameters, outputs, pipeline input, raises, ...);
 * the call context: the one-line summaries of the functions it calls, so a unit whose callees'
   documentation changed is asked again;
@@ -41,7 +41,8 @@ import logging
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,22 +85,29 @@ def config_fingerprint(config: Config, policy: str | None = None) -> str:
     return _sha256(relevant)
 
 
-def key_code(unit: Unit, file_text: str | None = None) -> str:
-    """``unit``'s code as the key sees it: without its own documentation block (when
-    ``file_text``, the file it comes from, shows where that is), blank lines and trailing
-    spaces."""
+def key_code(unit: Unit, file_text: str | None = None, units: Sequence[Unit] = ()) -> str:
+    """``unit``'s code as the key sees it: without blank lines, trailing spaces and, when
+    ``file_text`` (the file it comes from) shows where they are, the documentation blocks of
+    the unit itself and of ``units`` (the file's units) nested in it, such as a class's
+    methods: documenting a method does not change its class's key."""
     code = unit.code
-    ins = unit.insertion
-    if file_text is not None and unit.existing_doc and ins and ins.replace_end is not None:
-        block = file_text[ins.offset : ins.replace_end]
-        if block.strip():
-            code = code.replace(block, "", 1)
+    if file_text is not None:
+        for other in (unit, *units):
+            ins = other.insertion
+            if (other.existing_doc and ins and ins.replace_end is not None
+                    and unit.start_line <= other.start_line <= unit.end_line):
+                block = file_text[ins.offset : ins.replace_end]
+                if block.startswith("#!"):  # a script's block may start at its shebang
+                    block = block[block.find("\n") + 1 :] if "\n" in block else ""
+                if block.strip():
+                    code = code.replace(block, "", 1)
     return "\n".join(line.rstrip() for line in code.splitlines() if line.strip())
 
 
-def unit_key(unit: Unit, fingerprint: str, *, context: str = "",
-             file_text: str | None = None) -> str:
-    """The cache key of ``unit``'s documentation (see the module docstring)."""
+def unit_key(unit: Unit, fingerprint: str, *, context: str = "", file_text: str | None = None,
+             units: Sequence[Unit] = ()) -> str:
+    """The cache key of ``unit``'s documentation (see the module docstring); ``file_text``
+    and ``units`` are the unit's file and its units (see ``key_code``)."""
     payload = {
         "key_version": _KEY_VERSION,
         "prompt_version": prompts.PROMPT_VERSION,
@@ -108,8 +116,8 @@ def unit_key(unit: Unit, fingerprint: str, *, context: str = "",
         "kind": unit.kind,
         "name": unit.name,
         "parent": unit.parent,
-        "code": key_code(unit, file_text),
-        "params": [asdict(p) for p in unit.params],
+        "code": key_code(unit, file_text, units),
+        "params": [vars(p) for p in unit.params],
         "outputs": unit.outputs,
         "inputs": unit.inputs,
         "raises": unit.raises,

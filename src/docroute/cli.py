@@ -46,9 +46,31 @@ def doc(
     policy: Annotated[str | None, typer.Option(help="Routing policy, e.g. single:gemma3-270m")]
     = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per unit.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
+                                      help="Units documented at once (model calls in flight).")]
+    = 1,
+    since: Annotated[str | None, typer.Option(
+        help="Only files changed since this git revision (e.g. main, HEAD~3).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(
+        help="Leave out paths matching this .gitignore-style pattern (repeatable).")] = None,
+    call_context: Annotated[bool, typer.Option(
+        help="Document callees first and tell each prompt what its callees do.")] = True,
+    cache: Annotated[bool, typer.Option(
+        help="Reuse the documentation of unchanged units (no model call).")] = True,
+    cache_db: Annotated[Path | None, typer.Option(
+        help="Unit cache file (default: cache.db in docroute's user data folder).",
+        dir_okay=False)] = None,
+    restart: Annotated[bool, typer.Option(
+        "--restart", help="Start over instead of resuming an interrupted run of this command.")]
+    = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Document source files and folders: a diff by default, --write to edit files."""
+    """Document source files and folders: a diff by default, --write to edit files.
+
+    An interrupted run (Ctrl-C, a crash, kill -9) goes on where it stopped when the same
+    command runs again.
+    """
+    from ._exceptions import DocrouteError
     from ._report import print_diffs, print_summary, progress_run
     from .pipeline import DocOptions, Documenter
 
@@ -61,10 +83,16 @@ def doc(
     missing = [str(p) for p in paths if not p.exists()]
     cfg = _load(config)
     options = DocOptions(write=write, overwrite=overwrite, fmt=fmt,  # type: ignore[arg-type]
-                         out_dir=out, policy=policy)
+                         out_dir=out, policy=policy, jobs=jobs, since=since,
+                         exclude=tuple(exclude or ()), call_context=call_context, cache=cache,
+                         cache_db=cache_db, resume=not restart)
     documenter = Documenter(cfg, options, recorder=_recorder(cfg))
     err = Console(stderr=True)
-    result = progress_run(documenter, [p for p in paths if p.exists()], err, quiet=as_json)
+    try:
+        result = progress_run(documenter, [p for p in paths if p.exists()], err, quiet=as_json)
+    except DocrouteError as exc:  # --since without git, or this same command running already
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
     if as_json:
         for unit in result.units:
             sys.stdout.write(json.dumps(unit.to_dict()) + "\n")
@@ -73,7 +101,10 @@ def doc(
     for m in missing:
         err.print(f"[red]not found:[/red] {m}")
     print_summary(result, err, missing=len(missing))
-    raise typer.Exit(1 if missing else result.exit_code)
+    if result.interrupted:
+        err.print("[yellow]interrupted:[/yellow] run the same command again to go on where it "
+                  "stopped (--restart to start over)")
+    raise typer.Exit(result.exit_code or (1 if missing else 0))
 
 
 def _recorder(cfg: Config) -> Any:

@@ -14,6 +14,7 @@ import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._exceptions import ConfigError
+from .server._settings import ServerSettings
 
 __all__ = [
     "Config",
@@ -93,6 +94,7 @@ class Config(_Strict):
     context: ContextConfig = Field(default_factory=ContextConfig)
     docs: DocsConfig = Field(default_factory=DocsConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     source: str = "embedded default"
 
     @model_validator(mode="after")

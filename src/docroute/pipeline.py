@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import render, write
-from ._exceptions import DocrouteError, InputError, UnsafeEditError
+from ._exceptions import DocrouteError, InputError
 from ._results import (
     FileResult,
     Generated,
@@ -45,6 +45,7 @@ from ._results import (
     UnitCallback,
     UnitResult,
 )
+from ._scheduler import Scheduler, stop_signals
 from .analyze import extract_units, read_source
 from .cache import DocCache, config_fingerprint
 from .config import Config
@@ -160,8 +161,6 @@ class Documenter:
             JobBusy: another live process runs the same job.
             GitRevisionError: see ``prepare``.
         """
-        from ._scheduler import Scheduler, stop_signals
-
         start = time.perf_counter()
         items = list(files)
         prepared = [f for f in items if isinstance(f, PreparedFile)]
@@ -180,7 +179,7 @@ class Documenter:
             result.interrupted = not scheduler.complete
             result.resumed = bool(job and job.resumed)
             if job is not None and not result.interrupted:
-                job.finish()
+                _quietly(job.finish)  # the job ended: the next run starts a new one
                 job = None
         finally:
             if job is not None:
@@ -215,11 +214,8 @@ class Documenter:
         """One unit's model call (routing, fallbacks, tidying); runs on a worker thread."""
         start = time.perf_counter()
         try:
-            if context and _dispatch_takes_context():
-                call = dispatch_unit(unit, self.config, self.pool, self.options.policy,
-                                     context=context)  # type: ignore[call-arg]
-            else:
-                call = dispatch_unit(unit, self.config, self.pool, self.options.policy)
+            extra: dict[str, Any] = {"context": context} if _dispatch_takes_context() else {}
+            call = dispatch_unit(unit, self.config, self.pool, self.options.policy, **extra)
         except DocrouteError as exc:
             return Generated(time.perf_counter() - start, error=exc)
         doc, tidied = tidy_doc(unit, call.doc)
@@ -267,29 +263,40 @@ class Documenter:
     def plan_inline(self, fres: FileResult, path: Path, text: str,
                     done: list[tuple[Unit, DocContent]]) -> list[tuple[Unit, str]]:
         """Render each unit's block and keep the edits that pass every check (a unit whose
-        edit fails becomes ``failed``); sets the file's diff and status. Returns the edits."""
-        by_name = {u.unit: u for u in fres.units}
-        edits: list[tuple[Unit, str]] = []
+        edit fails becomes ``failed``); sets the file's diff and status. Returns the edits.
+
+        All edits are checked together first (one parse of the edited file); only when that
+        fails is each checked alone, to find the ones to leave out.
+        """
+        edits = []
         for unit, doc in done:
             placed = self._placed(unit)
-            block = _separated(text, placed, self._render_inline(placed, doc))
-            problem = self._check_edit(text, placed, block)
-            if problem:
-                ures = by_name[unit.name]
-                ures.status, ures.reason = "failed", problem
-                continue
-            edits.append((placed, block))
+            edits.append((placed, _separated(text, placed, self._render_inline(placed, doc))))
+        if self._check_edits(text, edits) is not None:
+            edits = self._edits_that_pass(fres, text, edits)
+            if edits and (problem := self._check_edits(text, edits)) is not None:
+                # each edit passed alone; together they must too
+                fres.status, fres.reason = "failed", f"combined edit rejected: {problem}"
+                return []
         if not edits:
             return []
         new = write.apply_docs(text, edits)
-        try:
-            write.check_only_docs_changed(text, new, fres.language or "")
-        except UnsafeEditError as exc:  # each edit passed alone; together they must too
-            fres.status, fres.reason = "failed", f"combined edit rejected: {exc}"
-            return []
         fres.diff = write.unified_diff(str(path), text, new)
         fres.status = "changed" if new != text else "unchanged"
         return edits if new != text else []
+
+    def _edits_that_pass(self, fres: FileResult, text: str,
+                         edits: list[tuple[Unit, str]]) -> list[tuple[Unit, str]]:
+        by_name = {u.unit: u for u in fres.units}
+        kept = []
+        for unit, block in edits:
+            problem = self._check_edits(text, [(unit, block)])
+            if problem:
+                ures = by_name[unit.name]
+                ures.status, ures.reason = "failed", problem
+            else:
+                kept.append((unit, block))
+        return kept
 
     def write_inline(self, fres: FileResult, path: Path, text: str,
                      edits: list[tuple[Unit, str]]) -> None:
@@ -340,22 +347,26 @@ class Documenter:
         return render.render_inline(unit, doc, python_style=self.config.docs.python_style,
                                     indent=indent)
 
-    def _check_edit(self, text: str, unit: Unit, block: str) -> str | None:
-        """None when inserting ``block`` changes only documentation, and the parser (and for
-        PowerShell, the help rules) find it where the language's tools look for it."""
+    def _check_edits(self, text: str, edits: list[tuple[Unit, str]]) -> str | None:
+        """None when inserting the blocks changes only documentation, and the parser (and for
+        PowerShell, the help rules) find each where the language's tools look for it."""
+        language = edits[0][0].language
         try:
-            new = write.apply_docs(text, [(unit, block)])
-            write.check_only_docs_changed(text, new, unit.language)
+            new = write.apply_docs(text, edits)
+            write.check_only_docs_changed(text, new, language)
         except (DocrouteError, ValueError) as exc:
             return f"edit rejected: {exc}"
-        if unit.language == "powershell":
-            problems = render.validate_help(block, unit.param_names)
-            if problems:
-                return "help rejected: " + "; ".join(problems)
-        again = [u for u in extract_units(new, unit.language, unit.path)
-                 if u.name == unit.name and u.kind == unit.kind]
-        if not any(u.existing_doc for u in again):
-            return "documentation not found where the language's tools look for it after the edit"
+        if language == "powershell":
+            for unit, block in edits:
+                problems = render.validate_help(block, unit.param_names)
+                if problems:
+                    return f"help rejected ({unit.name}): " + "; ".join(problems)
+        found = {(u.name, u.kind) for u in extract_units(new, language, edits[0][0].path)
+                 if u.existing_doc}
+        for unit, _ in edits:
+            if (unit.name, unit.kind) not in found:
+                return ("documentation not found where the language's tools look for it after "
+                        f"the edit ({unit.name})")
         return None
 
 

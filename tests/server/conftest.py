@@ -3,39 +3,32 @@
 * ``embedded``: a config and a model pool with the embedded SmolLM2 run in-process by llama.cpp
   (shared by the session, so the weights load once), plus ``broken``, a model whose GGUF does
   not exist: a real backend that fails before its first token.
-* ``live``: the whole stack as separate processes: four llama.cpp servers (llama-cpp-python's
+* ``live``: the whole stack as separate processes: five llama.cpp servers (llama-cpp-python's
   OpenAI-compatible server, SmolLM2-135M, n_ctx 1024, one thread each) and a docroute gateway
-  under uvicorn in front of them, with a bearer token. Two servers exist to be killed or paused
-  by the tests that need a failing upstream.
+  under uvicorn in front of them, with a bearer token. Three of the servers exist to be killed
+  or paused by the tests that need a failing upstream; model ``gone`` points at a port where
+  nothing listens.
 """
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from _procs import TOKEN, GatewayProcess, LlamaServer, free_port
+from _support import Embedded, Live, asgi_client
 
 from docroute.config import Config, ContextConfig, ModelConfig, RoutingConfig
 from docroute.pool import ModelPool
 from docroute.server import ServerSettings, create_app
 
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
-
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@dataclass
-class Embedded:
-    config: Config
-    pool: ModelPool
 
 
 @pytest.fixture(scope="session")
@@ -56,12 +49,6 @@ def embedded() -> Embedded:
     return Embedded(config, ModelPool(config))
 
 
-def asgi_client(app: object) -> httpx.AsyncClient:
-    """An async client that calls the app in-process (no socket)."""
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    return httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=60)
-
-
 @pytest.fixture
 async def client(embedded: Embedded, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway app over the embedded models, no auth, request log in ``tmp_path``."""
@@ -69,23 +56,6 @@ async def client(embedded: Embedded, tmp_path: Path) -> AsyncIterator[httpx.Asyn
     app = create_app(embedded.config, settings=settings, pool=embedded.pool)
     async with asgi_client(app) as c:
         yield c
-
-
-@dataclass
-class Live:
-    gateway: GatewayProcess
-    a: LlamaServer  # model "primary"
-    b: LlamaServer  # model "secondary"
-    doomed: LlamaServer  # model "doomed": killed before a request (fallback test)
-    streamer: LlamaServer  # model "streamer": killed mid-stream
-    staller: LlamaServer  # model "staller": paused (SIGSTOP) and resumed
-
-    @property
-    def url(self) -> str:
-        return self.gateway.url
-
-    def headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {TOKEN}"}
 
 
 def _live_config(a: LlamaServer, b: LlamaServer, doomed: LlamaServer, streamer: LlamaServer,

@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from _procs import TOKEN
-
-from conftest import ARTIFACTS, Live
+from _support import ARTIFACTS, Live
 
 pytestmark = pytest.mark.model
 

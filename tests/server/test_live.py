@@ -17,9 +17,8 @@ import ollama
 import openai
 import pytest
 from _procs import TOKEN
+from _support import Live
 from openai.types.chat import ChatCompletionMessageParam
-
-from conftest import Live
 
 pytestmark = pytest.mark.model
 

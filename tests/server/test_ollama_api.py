@@ -25,6 +25,8 @@ def ndjson(body: str) -> list[dict[str, Any]]:
     ("/api/generate", {"model": "auto", "prompt": "hi", "raw": True}, "raw"),
     ("/api/generate", {"model": "auto", "prompt": "hi", "format": "yaml"}, "format"),
     ("/api/generate", {"prompt": "hi"}, "model"),
+    ("/api/generate", {"model": "auto", "prompt": "hi", "options": {"num_predict": "lots"}},
+     "options"),
 ])
 async def test_invalid_requests_get_ollama_shaped_400s(
     client: httpx.AsyncClient, path: str, body: dict[str, Any], needle: str

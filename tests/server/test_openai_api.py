@@ -81,7 +81,8 @@ async def test_when_every_model_fails_the_answer_is_a_502_listing_each_attempt(
     client: httpx.AsyncClient,
 ) -> None:
     """``broken``'s GGUF does not exist; with ``fallbacks = []`` nothing else is tried."""
-    from conftest import asgi_client
+    from _support import asgi_client
+
     from docroute.config import Config, ModelConfig
     from docroute.server import ServerSettings, create_app
 

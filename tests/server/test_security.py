@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _support import Embedded, asgi_client
 
-from conftest import Embedded, asgi_client
 from docroute._exceptions import ConfigError
 from docroute.config import Config, ModelConfig
 from docroute.server import ServerSettings, create_app, is_loopback
@@ -73,6 +73,9 @@ async def test_the_dashboard_signs_in_with_a_form_and_an_httponly_cookie(
 ) -> None:
     page = await secured.get("/dashboard")
     assert page.status_code == 401 and "<form" in page.text and TOKEN not in page.text
+    forged = await secured.get("/api/docroute/stats", headers=[
+        (b"cookie", f"{COOKIE_NAME}=f\u00fcr-{TOKEN}".encode("latin-1"))])
+    assert forged.status_code == 401  # refused, not a server error
     refused = await secured.post("/dashboard/login", data={"token": "wrong"})
     assert refused.status_code == 401 and COOKIE_NAME not in refused.headers.get("set-cookie", "")
 

@@ -101,7 +101,7 @@ def test_api_key_from_the_environment_variable_named_in_the_config(
         with pytest.raises(BackendError, match="HTTP 401"):
             keyless.generate(ask("Hi", max_tokens=2))
         keyed = backend([server.url], api_key_env="DOCROUTE_TEST_KEY")
-        with pytest.raises(BackendError, match="DOCROUTE_TEST_KEY .* is not set"):
+        with pytest.raises(BackendError, match=r"DOCROUTE_TEST_KEY .* is not set"):
             keyed.generate(ask("Hi", max_tokens=2))
         monkeypatch.setenv("DOCROUTE_TEST_KEY", "s3cret-key")  # read at call time
         assert keyed.generate(ask("Hi", max_tokens=2)).text

@@ -95,7 +95,7 @@ def test_no_retry_past_the_deadline_and_the_error_lists_every_try() -> None:
         tries.append(clock.now)
         raise BackendOverloaded("busy")
 
-    with pytest.raises(BackendOverloaded, match="^busy$"):
+    with pytest.raises(BackendOverloaded, match=r"^busy$"):
         call_with_retry(busy, RetryPolicy(retries=5, base_s=1.0), deadline=clock.now + 0.9,
                         sleep=lambda s: None, rand=lambda: 1.0, clock=clock)
     assert len(tries) == 1  # 1 s of backoff would end past the deadline

@@ -21,19 +21,31 @@ from importlib.metadata import EntryPoint, entry_points
 
 from .._exceptions import ConfigError
 from ..config import ModelConfig
-from ._base import Backend, BaseBackend, Generation, GenerationRequest, ModelStatus
+from ._base import (
+    Backend,
+    BaseBackend,
+    Chunk,
+    Generation,
+    GenerationRequest,
+    ModelStatus,
+    StreamingBackend,
+    stream_chunks,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Backend",
     "BackendFactory",
     "BaseBackend",
+    "Chunk",
     "Generation",
     "GenerationRequest",
     "ModelStatus",
+    "StreamingBackend",
     "available_backends",
     "create_backend",
     "register_backend",
+    "stream_chunks",
 ]
 
 BackendFactory = Callable[[str, ModelConfig], Backend]

@@ -369,6 +369,7 @@ class StreamState:
     deadline: float
     read_timeout_s: float
     ttft_bound: bool  # the read timeout is the time-to-first-token limit (not the total)
+    http_status: int | None = None  # the answer's status, once its headers arrived
     events: int = 0  # streamed events received (with or without text)
     chunks: int = 0  # streamed events with text
     first_token_at: float | None = None
@@ -435,6 +436,10 @@ class ServerBackend(Generic[C]):
         """Run ``request`` on ``replica``; ``Generation.prompt_tokens`` as the server counted."""
         raise NotImplementedError
 
+    def _preflight(self) -> None:
+        """Raise a ``BackendError`` when the model cannot be used at all (not a replica's
+        fault, e.g. a missing API key); called before every request and status check."""
+
     def _window(self, request: GenerationRequest) -> int:
         """The context window ``request`` runs with on the server."""
         return self.max_context
@@ -448,6 +453,7 @@ class ServerBackend(Generic[C]):
         cannot fit, and ``PromptTruncated`` when the server evaluated fewer prompt tokens than
         the local count (it cut the prompt).
         """
+        self._preflight()
         started = time.monotonic()
         budget = min(self.options.timeout_s, request.timeout_s or math.inf)
         deadline = started + budget
@@ -485,6 +491,10 @@ class ServerBackend(Generic[C]):
 
     def status(self) -> ModelStatus:
         """Health-check every replica; available when at least one is healthy."""
+        try:
+            self._preflight()
+        except BackendError as exc:
+            return ModelStatus(False, str(exc))
         health = self.replicas.check_all()
         healthy = [h for h in health if h.state == "healthy"]
         detail = f"{len(healthy)}/{len(health)} replicas healthy: " + "; ".join(

@@ -108,8 +108,11 @@ def _ollama_errors(model: str, url: str, state: StreamState | None = None) -> It
         raise _response_error(where, exc.error, exc.status_code, model) from exc
     except httpx.ConnectTimeout as exc:
         raise BackendTimeout(f"{where}: connect timeout", model=model) from exc
-    except (ConnectionError, httpx.ConnectError) as exc:  # the client raises ConnectionError
+    except httpx.ConnectError as exc:  # raised as it is while streaming
         raise BackendUnavailable(f"{where}: cannot connect ({exc})", model=model) from exc
+    except ConnectionError as exc:  # the client's own, for httpx.ConnectError on other calls
+        raise BackendUnavailable(f"{where}: cannot connect (is Ollama running there?)",
+                                 model=model) from exc
     except httpx.TimeoutException as exc:
         reason = state.timeout_reason() if state else "health check timeout"
         raise BackendTimeout(f"{where}: {reason}", model=model) from exc

@@ -212,9 +212,13 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
         raise BackendError(f"{self.name} at {replica.url}: the server rejects response_format "
                            "json_schema and json_object", model=self.name)
 
+    def _preflight(self) -> None:
+        self._headers()
+
     # -- internals --------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
+        """The API key's header, read from the environment now (never stored)."""
         env = self.options.api_key_env
         if not env:
             return {}
@@ -258,26 +262,26 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
 
     def _chat(self, replica: Replica[httpx.Client], request: GenerationRequest, fmt: str,
               state: StreamState) -> Generation:
-        httpx = _httpx()
-        with _http_errors(self.name, replica.url, state):
-            if not self.options.stream:
+        if not self.options.stream:
+            with _http_errors(self.name, replica.url, state):
                 return self._post_whole(replica, request, fmt, state)
-            try:
+        try:
+            with _http_errors(self.name, replica.url, state):
                 result = self._post(replica, request, fmt, state, stream=True)
-            except (httpx.RemoteProtocolError, httpx.ReadError):
-                if state.events:
-                    raise
-                result = None
-            if result is not None:
-                return result
-            # The stream closed before its first event. llama-cpp-python's server reports an
-            # error raised before the first token (a context overflow, for one) that way, so
-            # ask once more without streaming to get the error itself.
-            # The server closes the connection the stream came on, so use a new one.
-            state.ttft_bound = False
-            state.read_timeout_s = max(0.001, state.deadline - time.monotonic())
-            with self._connect(replica.url) as fresh:
-                return self._post_whole(replica, request, fmt, state, fresh)
+        except BackendUnavailable:
+            if state.events or (state.http_status or 200) >= 400:
+                raise
+            result = None
+        if result is not None:
+            return result
+        # The stream broke or closed before its first event. llama-cpp-python's server reports
+        # an error raised before the first token (a context overflow, for one) that way, so
+        # ask once more without streaming, to get the error itself. The server closes the
+        # connection the stream came on, so use a new one.
+        state.ttft_bound = False
+        state.read_timeout_s = max(0.001, state.deadline - time.monotonic())
+        with _http_errors(self.name, replica.url, state), self._connect(replica.url) as fresh:
+            return self._post_whole(replica, request, fmt, state, fresh)
 
     def _post_whole(self, replica: Replica[httpx.Client], request: GenerationRequest, fmt: str,
                     state: StreamState, client: httpx.Client | None = None) -> Generation:
@@ -298,6 +302,7 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
         body = self._body(request, fmt, stream)
         with client.stream("POST", "/chat/completions", json=body, headers=self._headers(),
                            timeout=timeout) as response:
+            state.http_status = response.status_code
             if response.status_code >= 400:
                 response.read()
                 self._raise_rejected_format(response, fmt)
@@ -322,7 +327,7 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
                 continue  # blank separators, ": ping" comments
             data = line[5:].strip()
             if data == "[DONE]":
-                break
+                continue  # read on to the end, so the connection can be reused
             state.events += 1
             chunk = json.loads(data)
             usage = chunk.get("usage") or usage

@@ -122,7 +122,7 @@ def create_app(
                   redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.gateway = gateway
     for module in (_openai, _ollama, _dashboard):
-        app.include_router(module.router)
+        app.router.routes.extend(module.ROUTES.routes)
     app.add_middleware(Guard, settings=settings, tokens=tokens, state=state, on_reject=on_reject)
     if settings.cors_origins:  # outermost, so preflight requests need no token
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,

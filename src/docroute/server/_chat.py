@@ -27,19 +27,22 @@ pulls the rest of a stream one chunk per thread hop.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
 from starlette.background import BackgroundTask
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
 
 from .._exceptions import (
     BackendError,
@@ -65,6 +68,7 @@ __all__ = [
     "ChatFailed",
     "ChatRouter",
     "Plan",
+    "RouteTable",
     "Served",
     "StreamEncoder",
     "dumps",
@@ -425,7 +429,7 @@ class ChatRouter:
     def _entry(self, call: ChatCall, plan: Plan | None, attempts: list[Attempt],
                generation: Generation | None, error: BaseException | None,
                latency_ms: float, ttft_ms: float | None, outcome: str | None = None) -> Entry:
-        tried = [a.to_dict() for a in attempts]
+        tried = [_attempt_dict(a) for a in attempts]
         model = attempts[-1].model if attempts else (plan.decision.model if plan else None)
         fallback_from = None
         if error is None and model is not None:
@@ -464,6 +468,11 @@ class ChatRouter:
         return Entry(record, call.api, call.model, call.stream)
 
 
+def _attempt_dict(attempt: Attempt) -> dict[str, Any]:
+    """``attempt.to_dict()`` without ``asdict``'s deep copy (its fields are plain values)."""
+    return {f.name: getattr(attempt, f.name) for f in dataclasses.fields(attempt)}
+
+
 def _decision_fields(plan: Plan | None) -> dict[str, Any]:
     if plan is None:
         return {}
@@ -492,6 +501,28 @@ def _tokens_per_s(generation: Generation | None) -> float | None:
 
 
 # -- the HTTP side both APIs share ---------------------------------------------------------------
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class RouteTable:
+    """A module's routes, collected with a decorator: ``@ROUTES("/v1/models", "GET")``.
+
+    They are plain Starlette routes (the endpoint receives the ``Request``): FastAPI's
+    per-request dependency resolution and body parsing would cost time and give nothing here,
+    since every endpoint validates its own body to answer in its API's error shape.
+    """
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def __call__(self, path: str, *methods: str) -> Callable[[Endpoint], Endpoint]:
+        def register(endpoint: Endpoint) -> Endpoint:
+            self.routes.append(Route(path, endpoint, methods=list(methods)))
+            return endpoint
+
+        return register
+
 
 async def respond(
     router: ChatRouter,

@@ -25,16 +25,16 @@ from importlib.resources import files
 from typing import Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from .._exceptions import DocrouteError
 from ..monitor.metrics import CircuitState
-from ._chat import dumps
+from ._chat import RouteTable, dumps
 
-__all__ = ["router"]
+__all__ = ["ROUTES", "replicas"]
 
-router = APIRouter()
+ROUTES = RouteTable()
 
 _CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; "
         "style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'self'; "
@@ -62,13 +62,13 @@ def _number(request: Request, name: str, default: float, low: float, high: float
     return min(high, max(low, value))
 
 
-@router.get("/dashboard")
+@ROUTES("/dashboard", "GET")
 async def dashboard(request: Request) -> Response:
     return Response(_static("dashboard.html"), media_type="text/html; charset=utf-8",
                     headers=_STATIC_HEADERS)
 
 
-@router.get("/dashboard/dashboard.js")
+@ROUTES("/dashboard/dashboard.js", "GET")
 async def dashboard_js(request: Request) -> Response:
     return Response(_static("dashboard.js"), media_type="text/javascript; charset=utf-8",
                     headers=_STATIC_HEADERS)
@@ -91,7 +91,7 @@ def replicas(gateway: Any) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-@router.get("/api/docroute/stats")
+@ROUTES("/api/docroute/stats", "GET")
 async def stats(request: Request) -> Response:
     gateway = request.app.state.gateway
     window = _number(request, "window", 300.0, 10.0, 86400.0)
@@ -104,14 +104,14 @@ async def stats(request: Request) -> Response:
     return _json(await anyio.to_thread.run_sync(collect))
 
 
-@router.get("/api/docroute/decisions")
+@ROUTES("/api/docroute/decisions", "GET")
 async def decisions(request: Request) -> Response:
     state = request.app.state.gateway.state
     limit = int(_number(request, "limit", 50, 1, 1000))
     return _json({"decisions": await anyio.to_thread.run_sync(state.decisions, limit)})
 
 
-@router.get("/metrics")
+@ROUTES("/metrics", "GET")
 async def metrics(request: Request) -> Response:
     gateway = request.app.state.gateway
 
@@ -128,7 +128,7 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=gateway.metrics.content_type)
 
 
-@router.get("/health")
+@ROUTES("/health", "GET")
 async def health(request: Request) -> Response:
     gateway = request.app.state.gateway
     state = gateway.state

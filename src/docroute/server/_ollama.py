@@ -25,21 +25,21 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from ..backends._base import Generation
-from ._chat import ChatCall, ChatFailed, ChatRouter, Served, dumps, respond
+from ._chat import ChatCall, ChatFailed, ChatRouter, RouteTable, Served, dumps, respond
 
-__all__ = ["OLLAMA_API_VERSION", "ollama_error", "router"]
+__all__ = ["OLLAMA_API_VERSION", "ROUTES", "ollama_error"]
 
 # The Ollama API release whose endpoints and fields this module follows; clients that check a
 # minimum server version read it from /api/version.
 OLLAMA_API_VERSION = "0.6.0"
 
-router = APIRouter()
+ROUTES = RouteTable()
 
 
 class BadRequest(ValueError):
@@ -88,16 +88,22 @@ class _Common(BaseModel):
     def call(self, api: str, messages: list[dict[str, str]]) -> ChatCall:
         self._unsupported(think=self.think)
         opts = self.options or {}
-        predict = opts.get("num_predict")
         stop = opts.get("stop") or []
-        return ChatCall(
-            api=api, model=self.model, messages=messages, stream=self.stream,
-            max_tokens=int(predict) if predict is not None and int(predict) > 0 else None,
-            temperature=None if opts.get("temperature") is None else float(opts["temperature"]),
-            seed=None if opts.get("seed") is None else int(opts["seed"]),
-            stop=[stop] if isinstance(stop, str) else [str(s) for s in stop],
-            json_schema=self._schema(),
-        )
+        schema = self._schema()
+        try:
+            predict = int(opts.get("num_predict") or 0)
+            temperature = opts.get("temperature")
+            seed = opts.get("seed")
+            return ChatCall(
+                api=api, model=self.model, messages=messages, stream=self.stream,
+                max_tokens=predict if predict > 0 else None,  # -1: "until done" in Ollama
+                temperature=None if temperature is None else float(temperature),
+                seed=None if seed is None else int(seed),
+                stop=[stop] if isinstance(stop, str) else [str(s) for s in stop],
+                json_schema=schema,
+            )
+        except (TypeError, ValueError) as exc:
+            raise BadRequest(f"options: {exc}") from exc
 
     def _schema(self) -> dict[str, Any] | None:
         if not self.format:
@@ -221,7 +227,7 @@ def _router(request: Request) -> ChatRouter:
     return chat
 
 
-@router.post("/api/chat")
+@ROUTES("/api/chat", "POST")
 async def chat(request: Request) -> Response:
     started = time.perf_counter()
     try:
@@ -232,7 +238,7 @@ async def chat(request: Request) -> Response:
                          _failed)
 
 
-@router.post("/api/generate")
+@ROUTES("/api/generate", "POST")
 async def generate(request: Request) -> Response:
     started = time.perf_counter()
     try:
@@ -264,7 +270,7 @@ def _model_entry(name: str, family: str, modified: str) -> dict[str, Any]:
     }
 
 
-@router.get("/api/tags")
+@ROUTES("/api/tags", "GET")
 async def tags(request: Request) -> Response:
     chat = _router(request)
     started = datetime.fromtimestamp(chat.state.started, timezone.utc).isoformat()
@@ -273,7 +279,7 @@ async def tags(request: Request) -> Response:
     return Response(dumps({"models": models}), media_type="application/json")
 
 
-@router.get("/api/ps")
+@ROUTES("/api/ps", "GET")
 async def ps(request: Request) -> Response:
     chat = _router(request)
     started = datetime.fromtimestamp(chat.state.started, timezone.utc).isoformat()
@@ -287,11 +293,11 @@ async def ps(request: Request) -> Response:
     return Response(dumps({"models": running}), media_type="application/json")
 
 
-@router.get("/api/version")
+@ROUTES("/api/version", "GET")
 async def version(request: Request) -> Response:
     return Response(dumps({"version": OLLAMA_API_VERSION}), media_type="application/json")
 
 
-@router.get("/")
+@ROUTES("/", "GET")
 async def root(request: Request) -> Response:
     return PlainTextResponse("docroute is running (OpenAI and Ollama APIs)")

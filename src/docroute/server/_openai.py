@@ -20,21 +20,21 @@ message (docroute's backends are chat models; the model's chat template applies)
 from __future__ import annotations
 
 import json
-import random
 import time
+import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
+from starlette.requests import Request
 from starlette.responses import Response
 
 from ..backends._base import Generation
-from ._chat import ChatCall, ChatFailed, ChatRouter, Served, dumps, respond
+from ._chat import ChatCall, ChatFailed, ChatRouter, RouteTable, Served, dumps, respond
 
-__all__ = ["openai_error", "router"]
+__all__ = ["ROUTES", "openai_error"]
 
-router = APIRouter()
+ROUTES = RouteTable()
 
 
 class BadRequest(ValueError):
@@ -193,9 +193,8 @@ def parse(raw: bytes, model: type[ChatBody] | type[CompletionBody]) -> tuple[Cha
 
 
 def _new_id(prefix: str) -> str:
-    """A response id: unique enough, and no system call (``uuid4`` reads ``/dev/urandom``, which
-    cost more than the rest of a request in the gateway benchmark)."""
-    return f"{prefix}-{random.getrandbits(96):024x}"
+    """A response id, ``chatcmpl-<32 hex digits>`` like OpenAI's."""
+    return f"{prefix}-{uuid.uuid4().hex}"
 
 
 def _usage(gen: Generation) -> dict[str, int]:
@@ -289,7 +288,7 @@ def _router(request: Request) -> ChatRouter:
     return chat
 
 
-@router.post("/v1/chat/completions")
+@ROUTES("/v1/chat/completions", "POST")
 async def chat_completions(request: Request) -> Response:
     started = time.perf_counter()
     try:
@@ -300,7 +299,7 @@ async def chat_completions(request: Request) -> Response:
     return await respond(_router(request), call, started, encoder, _chat_json, _failed)
 
 
-@router.post("/v1/completions")
+@ROUTES("/v1/completions", "POST")
 async def completions(request: Request) -> Response:
     started = time.perf_counter()
     try:
@@ -311,7 +310,7 @@ async def completions(request: Request) -> Response:
     return await respond(_router(request), call, started, encoder, _completion_json, _failed)
 
 
-@router.get("/v1/models")
+@ROUTES("/v1/models", "GET")
 async def models(request: Request) -> Response:
     chat = _router(request)
     names = ["auto", *chat.model_names()]

@@ -164,7 +164,8 @@ class Guard:
             cookies = _header(scope, b"cookie") or ""
             for part in cookies.split(";"):
                 name, _, value = part.strip().partition("=")
-                if name == COOKIE_NAME and any(hmac.compare_digest(value, c)
+                given_cookie = value.encode("utf-8", "replace")
+                if name == COOKIE_NAME and any(hmac.compare_digest(given_cookie, c.encode())
                                                for c in self._cookies):
                     return value
         return None

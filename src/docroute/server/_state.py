@@ -88,8 +88,9 @@ class GatewayState:
     """The recorder of a running gateway and the ring buffer the dashboard reads."""
 
     def __init__(self, recorder: Recorder, capacity: int = 2000,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, batch_s: float = 0.02) -> None:
         self.recorder = recorder
+        self.batch_s = batch_s
         self.clock = clock
         self.started = clock()
         self.total = 0
@@ -138,19 +139,27 @@ class GatewayState:
         self._writer = None
 
     def _record_jobs(self) -> None:
+        """Record queued requests in batches: one wake-up per batch, not one per request."""
         while True:
-            job = self._jobs.get()
-            if job is _STOP:
-                return
-            if isinstance(job, threading.Event):
-                job.set()
-                continue
-            try:
-                entry = job()  # type: ignore[operator]
-                if entry is not None:
-                    self.add(entry)
-            except Exception:  # one bad record must not stop the recording
-                _log.exception("cannot record a gateway request")
+            batch = [self._jobs.get()]
+            while True:
+                try:
+                    batch.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            for job in batch:
+                if job is _STOP:
+                    return
+                if isinstance(job, threading.Event):
+                    job.set()
+                    continue
+                try:
+                    entry = job()  # type: ignore[operator]
+                    if entry is not None:
+                        self.add(entry)
+                except Exception:  # one bad record must not stop the recording
+                    _log.exception("cannot record a gateway request")
+            time.sleep(self.batch_s)  # let the next requests queue up meanwhile
 
     # -- reading (flush first: a client sees the requests it has finished) ------------------
 

@@ -1,0 +1,178 @@
+"""The unit cache: real SQLite files, real keys, and runs of the real embedded model."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from docroute import prompts, render, write
+from docroute.analyze import extract_units
+from docroute.cache import CachedDoc, DocCache, config_fingerprint, key_code, unit_key
+from docroute.config import Config, default_config
+from docroute.monitor import Recorder, Store
+from docroute.pipeline import DocOptions, Documenter, RunResult
+from docroute.types import DocContent, Example, Unit
+
+DOC = DocContent(synopsis="Doubles a number for the caller.",
+                 description="Returns two times the number it is given as input.",
+                 parameters={"n": "The number to double here."},
+                 returns="Two times the input number.")
+
+# One small unit per language, with a class around a method where the language has them.
+SOURCES = {
+    "python": "class Box:\n    def area(self, w: int, h: int) -> int:\n        return w * h\n\n\n"
+              "def twice(n):\n    return 2 * n\n",
+    "powershell": "function Get-Twice {\n    param([int] $N)\n    $N * 2\n}\n",
+    "bash": "#!/bin/bash\ntwice() {\n    echo $(( $1 * 2 ))\n}\n",
+    "csharp": "public class Calc\n{\n    public int Twice(int n)\n    {\n        return 2 * n;\n"
+              "    }\n}\n",
+    "java": "public class Calc {\n    public int twice(int n) {\n        return 2 * n;\n    }\n}\n",
+    "typescript": "export function twice(n: number): number {\n  return 2 * n;\n}\n",
+    "javascript": "function twice(n) {\n  return 2 * n;\n}\n",
+    "c": "int twice(int n) {\n    return 2 * n;\n}\n",
+    "cpp": "int twice(int n) {\n    return 2 * n;\n}\n",
+    "php": "<?php\nfunction twice($n) {\n    return 2 * $n;\n}\n",
+}
+
+
+def _unit(text: str = "def twice(n):\n    return 2 * n\n", name: str = "twice") -> Unit:
+    return next(u for u in extract_units(text, "python") if u.name == name)
+
+
+def test_put_get_persist_and_wal(tmp_path: Path) -> None:
+    path = tmp_path / "c" / "cache.db"
+    with DocCache(path) as cache:
+        assert cache.get("k1") is None
+        cache.put("k1", CachedDoc(DOC, "smollm2-135m", ("dropped x",)), "twice")
+        assert cache.count() == 1
+    with DocCache(path) as again:  # a new connection: the row was committed
+        hit = again.get("k1")
+    assert hit == CachedDoc(DOC, "smollm2-135m", ("dropped x",))
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("SELECT unit, model FROM docs").fetchall() == [("twice",
+                                                                          "smollm2-135m")]
+
+
+def test_a_broken_cache_file_switches_the_cache_off(tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "cache.db"
+    path.write_bytes(b"this is not a database" * 100)
+    cache = DocCache(path)
+    with caplog.at_level(logging.WARNING):
+        assert cache.get("k") is None
+        cache.put("k", CachedDoc(DOC, "m"))
+    assert cache.disabled and "off for this run" in caplog.text
+    assert path.read_bytes().startswith(b"this is not a database"), "left as it was"
+
+
+def test_key_covers_code_facts_context_prompt_and_model_config(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = default_config()
+    fp = config_fingerprint(cfg)
+    base = unit_key(_unit(), fp)
+    assert unit_key(_unit(), fp) == base, "the same unit, the same key"
+    assert unit_key(_unit("def twice(n):\n    return n + n\n"), fp) != base
+    assert unit_key(_unit("def twice(n: int):\n    return 2 * n\n"), fp) != base
+    assert unit_key(_unit(), fp, context="It calls: - f: does f.") != base
+    assert unit_key(_unit("def twice(n):\n\n    return 2 * n   \n"), fp) == base, \
+        "blank lines and trailing spaces do not count"
+    other = cfg.model_copy(deep=True)
+    other.docs.temperature = 0.7
+    assert unit_key(_unit(), config_fingerprint(other)) != base
+    assert unit_key(_unit(), config_fingerprint(cfg, policy="single:gemma3-270m")) != base
+    other = cfg.model_copy(deep=True)
+    other.models["smollm2-135m"].model = "/models/other.gguf"
+    assert unit_key(_unit(), config_fingerprint(other)) != base
+    other = cfg.model_copy(deep=True)
+    other.models["smollm2-135m"].urls = ["http://127.0.0.1:9/v1"]  # replicas: the same model
+    assert unit_key(_unit(), config_fingerprint(other)) == base
+    monkeypatch.setattr(prompts, "prompt_version", lambda: "a-new-template")
+    assert unit_key(_unit(), fp) != base
+
+
+@pytest.mark.parametrize("language", sorted(SOURCES))
+def test_writing_documentation_keeps_every_key(language: str) -> None:
+    """After docroute writes its documentation into the file, every unit (classes and scripts
+    around documented units too) has the key it had before: ``--write --overwrite`` again
+    finds everything in the cache."""
+    text = SOURCES[language]
+    before = extract_units(text, language)
+    edits = []
+    for unit in before:
+        assert unit.insertion is not None
+        params = {p: "The number to double here." for p in unit.param_names}
+        call = f"{unit.name} 2" if language == "powershell" else f"{unit.name}(2)"
+        doc = DOC.model_copy(update={"parameters": params,
+                                     "examples": [Example(code=call, description="Doubles 2.")]})
+        edits.append((unit, render.render_inline(unit, doc, indent=unit.insertion.indent)))
+    new = write.apply_docs(text, edits)
+    after = extract_units(new, language)
+    assert [u.name for u in after] == [u.name for u in before]
+    assert all(u.existing_doc for u in after)
+    for old, documented in zip(before, after, strict=True):
+        assert key_code(documented, new, after) == key_code(old, text, before), old.name
+
+
+# --- with the real model --------------------------------------------------------------------
+
+GEOMETRY = '''def area(w, h):
+    return w * h
+
+
+def describe(w, h):
+    return "%d x %d, area %d" % (w, h, area(w, h))
+'''
+
+
+def _run(work: Path, cfg: Config, tmp_path: Path) -> tuple[RunResult, int]:
+    """One dry run; the result and how many model requests the request log gained."""
+    store = Store(tmp_path / "requests.db")
+    before = store.count()
+    opts = DocOptions(cache_db=tmp_path / "cache.db")
+    result = Documenter(cfg, opts, recorder=Recorder(store, config=cfg)).run([work])
+    calls = store.count() - before
+    store.close()
+    return result, calls
+
+
+def _documented(result: RunResult) -> dict[str, tuple[bool, dict[str, Any] | None]]:
+    return {u.unit: (u.cached, u.doc) for u in result.units if u.status == "documented"}
+
+
+@pytest.mark.model
+def test_second_run_makes_no_model_call_and_only_changes_are_regenerated(
+        tmp_path: Path, small_config: Config) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "geometry.py").write_text(GEOMETRY)
+    first, calls = _run(work, small_config, tmp_path)
+    assert calls == 3 and set(_documented(first)) == {"geometry", "area", "describe"}
+    assert not any(cached for cached, _ in _documented(first).values())
+
+    second, calls = _run(work, small_config, tmp_path)
+    assert calls == 0, "an unchanged file makes no model call"
+    assert all(cached for cached, _ in _documented(second).values())
+    assert second.files[0].diff == first.files[0].diff
+
+    # change `describe` (nothing calls it): it alone is asked again (the module's code
+    # changed too, so the module unit is asked again as well)
+    (work / "geometry.py").write_text(GEOMETRY.replace("area %d", "area: %d"))
+    third, calls = _run(work, small_config, tmp_path)
+    fresh = {name for name, (cached, _) in _documented(third).items() if not cached}
+    assert fresh == {"describe", "geometry"} and calls == 2
+
+    # the cached documentation of `area` changes (as if a better model wrote it): its
+    # caller `describe` is asked again, with the new summary in its call context
+    with sqlite3.connect(tmp_path / "cache.db") as db:
+        db.execute("UPDATE docs SET doc = json_set(doc, '$.synopsis', "
+                   "'Multiplies the two sides of a rectangle.') WHERE unit = 'area'")
+    fourth, calls = _run(work, small_config, tmp_path)
+    fresh = {name for name, (cached, _) in _documented(fourth).items() if not cached}
+    assert fresh == {"describe"} and calls == 1
+    area_doc = _documented(fourth)["area"][1]
+    assert area_doc and area_doc["synopsis"] == "Multiplies the two sides of a rectangle."
