@@ -1,12 +1,15 @@
 """Crash test: ``docroute doc --write`` killed with SIGKILL at random moments, then resumed.
 
     python benchmarks/bench_crash.py [--kills 20] [--functions 40] [--max-wait 15] [--seed 1]
+                                     [--after-save-ms 0]
 
 A generated repository (``_genrepo``: two functions per file, ten languages) is documented in
 place by the command line with the real embedded model. The same command is started
 ``--kills`` times and killed with SIGKILL after a random wait (uniform in 0.3 s ..
 ``--max-wait`` s: during start-up, model loading, generation, saving or writing), then run once
-more to the end. Afterwards:
+more to the end. With ``--after-save-ms N`` each kill comes instead at a random moment within
+N ms after the run saves a unit, when it renders, checks and writes that unit's file: the
+window a uniformly random kill rarely hits. Afterwards:
 
 * every file parses and has exactly the code tokens it had before (only documentation changed);
 * every unit has documentation, and exactly one block of it (doc-comment openers per file equal
@@ -97,12 +100,40 @@ def check(originals: dict[Path, str]) -> dict[str, Any]:
     return {"units": units, "documented": documented, "problems": problems}
 
 
+def _run_and_kill(command: list[str], env: dict[str, str], cwd: Path, rng: random.Random,
+                  args: argparse.Namespace, jobs_db: Path) -> tuple[float, bool]:
+    """Start the command and SIGKILL it: after a random wait, or (``--after-save-ms``) at a
+    random moment within that many ms after it saves a unit, when it renders, checks and
+    writes the file. Seconds until the kill, and whether it ended by itself first."""
+    start = time.perf_counter()
+    saved_before = _count(jobs_db, "SELECT count(*) FROM units")
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    if args.after_save_ms:
+        while (proc.poll() is None and time.perf_counter() - start < 600
+               and _count(jobs_db, "SELECT count(*) FROM units") <= saved_before):
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0, args.after_save_ms / 1000))
+        timeout = 0.0
+    else:
+        timeout = rng.uniform(0.3, args.max_wait)
+    try:
+        proc.wait(timeout=timeout)
+        return round(time.perf_counter() - start, 2), True
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return round(time.perf_counter() - start, 2), False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--functions", type=int, default=40)
     parser.add_argument("--max-wait", type=float, default=15.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--after-save-ms", type=float, default=0.0,
+                        help="kill within this many ms after a unit is saved (0: anywhere)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="docroute-crash-"))
@@ -116,16 +147,7 @@ def main() -> None:
     writing: set[str] = set()
     start = time.perf_counter()
     for _ in range(args.kills):
-        wait = round(rng.uniform(0.3, args.max_wait), 2)
-        proc = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        try:
-            proc.wait(timeout=wait)
-            ended = True  # finished before its kill: nothing left to do
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            ended = False
+        wait, ended = _run_and_kill(command, env, work, rng, args, jobs_db)
         kills.append({"after_s": wait, "ended_by_itself": ended,
                       "requests_so_far": _count(requests_db, "SELECT count(*) FROM requests"),
                       "units_in_job": _count(jobs_db, "SELECT count(*) FROM units"),

@@ -119,7 +119,7 @@ def units() -> list[Unit]:
 
 
 def make_config(urls: list[str], output_tokens: int) -> Config:
-    options = {"retries": 3, "backoff_s": 0.1, "backoff_max_s": 1.0, "breaker_failures": 2,
+    options = {"retries": 5, "backoff_s": 0.1, "backoff_max_s": 1.0, "breaker_failures": 2,
                "breaker_open_s": 2.0, "connect_timeout_s": 1.0, "ttft_timeout_s": 30.0,
                "health_timeout_s": 2.0, "tokenizer": "embedded:smollm2-135m"}
     model = ModelConfig(backend="openai", model="smollm2", urls=urls, max_context=1024,
@@ -230,6 +230,9 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--workers", type=int, default=3, help="requests in flight")
     parser.add_argument("--kill-every", type=float, default=4.0, help="seconds between kills")
+    parser.add_argument("--kill-every-p50", type=float, metavar="FACTOR",
+                        help="instead: FACTOR x the baseline's p50 latency (a slow machine "
+                             "gets the same faults per request as a fast one)")
     parser.add_argument("--down-for", type=float, default=1.0, help="seconds before restart")
     parser.add_argument("--output-tokens", type=int, default=192)
     parser.add_argument("--max-minutes", type=float, default=30.0, help="per run")
@@ -246,13 +249,18 @@ def main() -> None:
         for server in servers:
             server.start()
         config = make_config([s.url for s in servers], args.output_tokens)
-        for name, chaos in (("baseline", None),
-                            ("faults", Chaos(servers, args.kill_every, args.down_for,
-                                             args.seed))):
-            print(f"{name}: {len(work)} requests, {args.workers} in flight ...", flush=True)
-            result = run(name, config, work, args.workers, chaos, args.max_minutes * 60)
-            results.append(result)
-            print(json.dumps(result, indent=2), flush=True)
+        max_s = args.max_minutes * 60
+        print(f"baseline: {len(work)} requests, {args.workers} in flight ...", flush=True)
+        results.append(run("baseline", config, work, args.workers, None, max_s))
+        print(json.dumps(results[-1], indent=2), flush=True)
+        every = args.kill_every
+        if args.kill_every_p50 and results[0]["p50_s"]:
+            every = round(args.kill_every_p50 * results[0]["p50_s"], 1)
+        print(f"faults: a kill every {every} s ...", flush=True)
+        chaos = Chaos(servers, every, args.down_for, args.seed)
+        results.append(run("faults", config, work, args.workers, chaos, max_s)
+                       | {"kill_every_s": every})
+        print(json.dumps(results[-1], indent=2), flush=True)
     finally:
         for server in servers:
             server.stop()

@@ -205,3 +205,14 @@ def test_cli_since_outside_git_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["doc", str(tmp_path), "--since", "HEAD"])
     assert result.exit_code == 2
     assert "git repository" in result.output
+
+
+def test_cli_exclude_leaves_paths_out(tmp_path: Path) -> None:
+    documented = '"""A module."""\n\n\ndef f():\n    """Return one."""\n    return 1\n'
+    _tree(tmp_path, {"keep/a.py": documented, "gen/b.py": documented, "c_pb2.py": documented})
+    result = CliRunner().invoke(app, ["doc", str(tmp_path), "--json", "--exclude", "gen/",
+                                      "--exclude", "*_pb2.py"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert {Path(r["file"]).relative_to(tmp_path).as_posix() for r in rows} == {"keep/a.py"}
+    assert {r["status"] for r in rows} == {"skipped"}

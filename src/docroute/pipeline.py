@@ -30,7 +30,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -372,12 +372,13 @@ class Documenter:
 
 @functools.cache
 def _dispatch_takes_context() -> bool:
-    """Whether ``dispatch_unit`` passes call context on to the prompt (``context=``)."""
+    """Whether ``dispatch_unit`` passes call context on to the prompt (``context=``). Until
+    it does, the context still keys the cache, so callers are redone when callees change."""
     return "context" in inspect.signature(dispatch_unit).parameters
 
 
 def _generated_marker(text: str) -> str | None:
-    head = "\n".join(text.splitlines()[:_GENERATED_HEAD_LINES])
+    head = "\n".join(text[:4000].splitlines()[:_GENERATED_HEAD_LINES])
     match = _GENERATED.search(head)
     return match.group(0) if match else None
 
@@ -393,7 +394,7 @@ def _resolved(path: Path) -> Path:
         return Path(_absolute(path))
 
 
-def _quietly(action: Any) -> None:
+def _quietly(action: Callable[[], None]) -> None:
     try:
         action()
     except (sqlite3.Error, OSError) as exc:

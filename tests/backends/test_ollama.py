@@ -276,6 +276,24 @@ def test_tags_is_the_health_check_and_ps_the_loaded_context(stub: OllamaStub) ->
     assert b.loaded_context() == 2048  # what the last call loaded
 
 
+def test_routing_reuses_the_context_ollama_has_loaded(twice: Unit) -> None:
+    """``/api/ps`` says the model is loaded with 4096: a 1024 window would fit, but 4096 is
+    reused, so Ollama does not reload the model."""
+    server = OllamaStub({"code:latest": Model(loaded_ctx=4096)})
+    model = ModelConfig(backend="ollama", model="code", urls=[server.url], max_context=8192,
+                        family="chatml", options={"tokenizer": "embedded:smollm2-135m"})
+    config = Config(models={"code": model},
+                    context=ContextConfig(buckets=[1024, 4096], output_tokens=200))
+    pool = ModelPool(config)
+    pool.get("code")  # a created backend reports its loaded context to routing
+    try:
+        result = dispatch_unit(twice, config, pool)
+    finally:
+        server.close()
+    assert result.decision.reload == "avoided" and result.decision.n_ctx == 4096
+    assert server.requests[-1]["options"]["num_ctx"] == 4096
+
+
 def test_a_name_without_tag_means_latest() -> None:
     server = OllamaStub({"llama3:latest": Model()})
     try:

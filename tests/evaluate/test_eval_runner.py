@@ -22,7 +22,7 @@ from docroute.evaluate._cli import eval_command
 from docroute.evaluate.runner import Progress
 
 CACHE = "cache.sqlite"
-POLICIES = ["single:small", "single:large", "complexity", "content-split", "cascade"]
+POLICIES = ["single:small", "single:large", "complexity", "content-split", "cascade", "adaptive"]
 
 
 def _config() -> Config:
@@ -32,7 +32,8 @@ def _config() -> Config:
 
     return Config(models={"tiny": model(["small", "code", "prose"]),
                           "tiny-b": model(["large", "code", "prose"], repeat_penalty=1.3)},
-                  routing=RoutingConfig(policy="single", default_model="tiny"),
+                  routing=RoutingConfig(policy="single", default_model="tiny",
+                                        options={"adaptive": {"min_samples": 1}}),
                   context=ContextConfig(output_tokens=384))
 
 
@@ -133,3 +134,19 @@ def test_threshold_policies_are_swept_over_their_own_scores(pester: list[EvalUni
     assert thresholds[0] == 0.0 and thresholds[-1] == 1.0 and thresholds == sorted(thresholds)
     assert all(s.config.routing.options["complexity_threshold"] == s.threshold for s in sweep)
     assert not [s for s in specs if s.policy == "single:small" and s.knob]
+
+
+@pytest.mark.model
+def test_adaptive_routes_by_the_log_of_the_single_model_runs(evaluated: tuple[Path, str]) -> None:
+    out, _ = evaluated
+    with sqlite3.connect(out / CACHE) as db:
+        rows = [json.loads(r[0]) for r in db.execute("SELECT data FROM results")]
+    with sqlite3.connect(out / "cache-monitor.sqlite") as db:
+        logged = db.execute("SELECT source, COUNT(*) FROM requests GROUP BY source").fetchall()
+    adaptive = [r for r in rows if r["policy"] == "adaptive"]
+
+    assert logged == [("eval", 4)]  # two units x single:small and single:large
+    assert len(adaptive) == 2
+    for row in adaptive:
+        assert any("adaptive: function_reference quality" in r for r in row["reasons"])
+        assert all(c["cached"] for c in row["calls"])

@@ -60,6 +60,7 @@ def test_json_schema_output_negotiates_the_server_s_shape(healthy: LlamaServer) 
     assert set(json.loads(gen.text)) == {"name"}
 
 
+@pytest.mark.model
 def test_lists_models_and_reports_replica_health(healthy: LlamaServer,
                                                  unbound_port: int) -> None:
     dead = f"http://127.0.0.1:{unbound_port}"

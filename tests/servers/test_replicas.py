@@ -187,6 +187,7 @@ def test_every_replica_down_is_one_clear_error(unbound_port: int) -> None:
     assert all(url in str(info.value) for url in urls)
 
 
+@pytest.mark.model
 def test_docroute_models_shows_each_replica_and_its_health(healthy: LlamaServer,
                                                             unbound_port: int,
                                                             tmp_path: Path) -> None:
@@ -202,6 +203,7 @@ def test_docroute_models_shows_each_replica_and_its_health(healthy: LlamaServer,
     assert f"{healthy.url} healthy" in row["detail"] and f"{dead} failing" in row["detail"]
 
 
+@pytest.mark.model
 def test_missing_model_on_every_replica_is_model_not_found(healthy: LlamaServer) -> None:
     backend = create_backend("smol", server_model([healthy.url], model="llama-70b", retries=0))
     with pytest.raises(ModelNotFound, match="llama-70b"):

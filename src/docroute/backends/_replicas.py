@@ -25,7 +25,7 @@ import logging
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
@@ -416,6 +416,7 @@ class ServerBackend(Generic[C]):
         self.retry = RetryPolicy(o.retries, o.backoff_s, o.backoff_max_s)
         self._tokenizer: Any = None
         self._tokenizer_lock = threading.Lock()
+        self._counts: OrderedDict[tuple[tuple[str, str], ...], int | None] = OrderedDict()
 
     def __repr__(self) -> str:
         urls = ", ".join(r.url for r in self.replicas.replicas)
@@ -485,9 +486,24 @@ class ServerBackend(Generic[C]):
         return tokenizer.count_tokens(text) if tokenizer is not None else None
 
     def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
-        """The prompt's tokens by ``options.tokenizer`` (chat template included), or None."""
+        """The prompt's tokens by ``options.tokenizer`` (chat template included), or None.
+
+        Counts are kept for the last prompts: dispatch counts a prompt to size its context,
+        then ``generate`` needs the same count.
+        """
         tokenizer = self._local_tokenizer()
-        return tokenizer.count_prompt_tokens(messages) if tokenizer is not None else None
+        if tokenizer is None:
+            return None
+        key = tuple((m.get("role", ""), m.get("content", "")) for m in messages)
+        with self._tokenizer_lock:
+            count = self._counts.get(key)
+        if count is None:
+            count = tokenizer.count_prompt_tokens(messages)
+            with self._tokenizer_lock:
+                self._counts[key] = count
+                if len(self._counts) > 256:
+                    self._counts.popitem(last=False)
+        return count
 
     def status(self) -> ModelStatus:
         """Health-check every replica; available when at least one is healthy."""

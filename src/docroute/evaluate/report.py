@@ -272,6 +272,13 @@ def _setup(doc: Document, run: EvalRun, command: str) -> None:
                     (profile_unit(u.unit, thresholds=thresholds) for u in run.units))
     doc.para("Task profiles of the units (kind/task type/tier): "
              + ", ".join(f"{k} {v}" for k, v in tasks.most_common()) + ".")
+    if run.adaptive_log:
+        trained = [p for p in run.policies if run.results[p]
+                   and run.results[p][0].resolved.startswith("single:")]
+        doc.para("`adaptive` ran last, reading a monitoring log of the requests of "
+                 + ", ".join(f"`{p}`" for p in trained)
+                 + " over these units (quality from monitoring's own cheap checks, latency as "
+                 "measured), as production monitoring would have recorded them.")
 
 
 def _tables(doc: Document, summaries: Sequence[PolicySummary], judged: bool) -> None:

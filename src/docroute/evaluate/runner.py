@@ -31,7 +31,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,7 @@ class UnitResult:
     error: str = ""
     attempts: list[dict[str, Any]] = field(default_factory=list)
     doc: dict[str, Any] | None = None
+    reasons: list[str] = field(default_factory=list)  # the routing decision's reasons
 
     @property
     def latency(self) -> float:
@@ -172,14 +173,11 @@ class EvalRun:
     model_memory_mb: dict[str, float]  # largest RSS rise measured during a call, per model
     new_calls: int
     seconds: float
+    policies: list[str] = field(default_factory=list)  # as the user named them, in order
     judge: str | None = None
     # the judge's mean grade of each unit's own reference, and of another unit's reference
     judge_calibration: tuple[float, float] | None = None
-
-    @property
-    def policies(self) -> list[str]:
-        """The policies as the user named them, in order."""
-        return [s.label for s in self.specs if s.knob is None]
+    adaptive_log: Path | None = None  # the monitoring log the adaptive policy read
 
     def sweep(self, policy: str) -> list[RunSpec]:
         return [s for s in self.specs if s.policy == policy and s.knob is not None]
@@ -432,42 +430,104 @@ def run_eval(
     """Run every policy (and its threshold sweep) over ``units``; results go to ``store_path``.
 
     ``judge`` names a configured model (or ``large`` / ``small``) that grades each policy's
-    documentation; None leaves the judge out.
+    documentation; None leaves the judge out. ``adaptive`` policies run last, on a monitoring
+    log of the ``single`` policies' requests (``STORE-monitor.sqlite``, rebuilt each run), as
+    production monitoring would have recorded them.
 
     Raises:
         ConfigError: an unknown policy, or a role no model has.
     """
     start = time.perf_counter()
     specs = plan_runs(units, policies, config, sweep=sweep)
-    judge_model = _judge_model(judge, config)
-    store = EvalStore(store_path)
-    pool = _CachingPool(config, store)
-    scorer = Scorer(config.docs.python_style)
-    large = [n for n, m in config.models.items() if "large" in m.roles]
-    total, done = len(specs) * len(units), 0
-    results: dict[str, list[UnitResult]] = {}
+    runner = _Runner(units, config, EvalStore(store_path), _judge_model(judge, config), progress,
+                     total=len(specs) * len(units))
+    log = store_path.with_name(f"{store_path.stem}-monitor.sqlite")
+    adaptive = [s for s in specs if s.resolved.partition(":")[0] == "adaptive"]
     try:
-        for spec in specs:
-            fingerprint = _fingerprint(spec.config, judge_model if spec.knob is None else None)
-            rows = results[spec.label] = []
-            for item in units:
-                row = store.result(item.id, spec.label, fingerprint)
-                if row is None:
-                    row = _run_unit(item, spec, pool, scorer, large)
-                    if judge_model and spec.knob is None and row.ok and row.doc:
-                        row.score.judge = _judge(pool, judge_model, item, row, config)
-                    store.put_result(fingerprint, row)
-                rows.append(row)
-                done += 1
-                if progress:
-                    progress(Progress(done, total, spec.label, item.name, pool.new_calls))
-        calibration = _calibrate(pool, judge_model, units, config) if judge_model else None
-        memory = store.model_memory_mb()
+        for spec in [s for s in specs if s not in adaptive]:
+            runner.run(spec)
+        if adaptive:
+            runner.record_monitoring_log([s for s in specs if s.resolved.startswith("single:")
+                                          and s.knob is None], log)
+        for spec in adaptive:
+            runner.run(_with_log(spec, log))
+        calibration = runner.calibrate() if runner.judge else None
+        memory = runner.store.model_memory_mb()
     finally:
-        store.close()
-    small = [n for n, m in config.models.items() if "small" in m.roles]
-    return EvalRun(list(units), specs, results, config, large, small, memory, pool.new_calls,
-                   time.perf_counter() - start, judge_model, calibration)
+        runner.store.close()
+    return EvalRun(
+        units=list(units), specs=specs, results=runner.results, config=config,
+        large_models=runner.large, small_models=_with_role(config, "small"),
+        model_memory_mb=memory, new_calls=runner.pool.new_calls,
+        seconds=time.perf_counter() - start, policies=list(policies), judge=runner.judge,
+        judge_calibration=calibration, adaptive_log=log if adaptive else None,
+    )
+
+
+def _with_role(config: Config, role: str) -> list[str]:
+    return [n for n, m in config.models.items() if role in m.roles]
+
+
+def _with_log(spec: RunSpec, log: Path) -> RunSpec:
+    """``spec`` with the adaptive policy reading ``log``."""
+    options = dict(spec.config.routing.options)
+    options["adaptive"] = {**options.get("adaptive", {}), "db": str(log)}
+    routing = spec.config.routing.model_copy(update={"options": options})
+    return replace(spec, config=spec.config.model_copy(update={"routing": routing}))
+
+
+class _Runner:
+    """Runs specs unit by unit, reusing stored results, and reports progress."""
+
+    def __init__(self, units: Sequence[EvalUnit], config: Config, store: EvalStore,
+                 judge: str | None, progress: Callable[[Progress], None] | None,
+                 total: int) -> None:
+        self.units, self.config, self.store, self.judge = units, config, store, judge
+        self.progress, self.total, self.done = progress, total, 0
+        self.pool = _CachingPool(config, store)
+        self.scorer = Scorer(config.docs.python_style)
+        self.large = _with_role(config, "large")
+        self.results: dict[str, list[UnitResult]] = {}
+
+    def run(self, spec: RunSpec) -> None:
+        judge = self.judge if spec.knob is None else None
+        fingerprint = _fingerprint(spec.config, judge)
+        rows = self.results[spec.label] = []
+        for item in self.units:
+            row = self.store.result(item.id, spec.label, fingerprint)
+            if row is None:
+                row = _run_unit(item, spec, self.pool, self.scorer, self.large)
+                if judge and row.ok and row.doc:
+                    row.score.judge = _judge(self.pool, judge, item, row, self.config)
+                self.store.put_result(fingerprint, row)
+            rows.append(row)
+            self.done += 1
+            if self.progress:
+                self.progress(Progress(self.done, self.total, spec.label, item.name,
+                                       self.pool.new_calls))
+
+    def record_monitoring_log(self, specs: Sequence[RunSpec], log: Path) -> None:
+        """Write the requests of ``specs`` to a fresh monitoring log, with measured latency."""
+        from ..monitor import Recorder, Store
+
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{log}{suffix}").unlink(missing_ok=True)
+        with Store(log) as store:
+            recorder = Recorder(store, config=self.config, source="eval")
+            for spec in specs:
+                for item in self.units:  # every answer is in the cache by now
+                    self.pool.begin(item.id)
+                    try:
+                        call = dispatch_unit(item.unit, spec.config, self.pool, spec.resolved)
+                    except DocrouteError as exc:
+                        recorder.record_error(item.unit, exc)
+                        continue
+                    measured = 1000 * sum(c.seconds for c in self.pool.calls)
+                    recorder.record_dispatch(item.unit, call, latency_ms=measured)
+
+    def calibrate(self) -> tuple[float, float] | None:
+        assert self.judge is not None
+        return _calibrate(self.pool, self.judge, self.units, self.config)
 
 
 def _judge_model(judge: str | None, config: Config) -> str | None:
@@ -497,6 +557,7 @@ def _run_unit(item: EvalUnit, spec: RunSpec, pool: _CachingPool, scorer: Scorer,
         item.id, item.name, spec.label, spec.resolved, True, call.model,
         scorer.score(item, call.doc), calls, sum(c.model in large for c in calls), overhead,
         "", [a.to_dict() for a in call.attempts], call.doc.model_dump(),
+        list(call.decision.reasons),
     )
 
 
