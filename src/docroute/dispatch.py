@@ -74,8 +74,10 @@ class Dispatched:
 
 
 def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
-                  policy: str | None = None) -> Dispatched:
+                  policy: str | None = None, context: str = "") -> Dispatched:
     """Document ``unit`` on the model the routing chooses, falling back when a model fails.
+
+    ``context`` is extra prompt text, such as one-line summaries of the functions it calls.
 
     Raises:
         ConfigError: the policy or a model in the chain is misconfigured.
@@ -84,14 +86,16 @@ def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
     """
     profile = profile_unit(unit, thresholds=route_options(config).thresholds)
     decision = route(profile, config, pool.loaded_contexts(), policy=policy)
-    return _Walk(unit, config, pool, decision).run()
+    return _Walk(unit, config, pool, decision, context).run()
 
 
 class _Walk:
     """One unit's way along its fallback chain."""
 
-    def __init__(self, unit: Unit, config: Config, pool: ModelPool, decision: Decision) -> None:
+    def __init__(self, unit: Unit, config: Config, pool: ModelPool, decision: Decision,
+                 context: str = "") -> None:
         self.unit, self.config, self.pool, self.decision = unit, config, pool, decision
+        self.context = context
         self.queue = list(decision.chain)
         self.escalation = [m for m in decision.escalation if m not in self.queue[:1]]
         self.limit = max(1, config.routing.max_chain)
@@ -125,7 +129,7 @@ class _Walk:
         try:
             backend = self.pool.get(model)
             family = self.config.models[model].family
-            messages = build_messages(self.unit, family)
+            messages = build_messages(self.unit, family, self.context)
             try:
                 sized = _sized(self.decision, messages, backend, model, self.config, self.pool)
             except ContextOverflowError as exc:

@@ -23,8 +23,6 @@ and are saved, no file is left half-written, and the same command resumes the jo
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
 import os
 import re
@@ -33,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from . import render, write
 from ._exceptions import DocrouteError, InputError
@@ -214,8 +212,8 @@ class Documenter:
         """One unit's model call (routing, fallbacks, tidying); runs on a worker thread."""
         start = time.perf_counter()
         try:
-            extra: dict[str, Any] = {"context": context} if _dispatch_takes_context() else {}
-            call = dispatch_unit(unit, self.config, self.pool, self.options.policy, **extra)
+            call = dispatch_unit(unit, self.config, self.pool, self.options.policy,
+                                 context=context)
         except DocrouteError as exc:
             return Generated(time.perf_counter() - start, error=exc)
         doc, tidied = tidy_doc(unit, call.doc)
@@ -368,13 +366,6 @@ class Documenter:
                 return ("documentation not found where the language's tools look for it after "
                         f"the edit ({unit.name})")
         return None
-
-
-@functools.cache
-def _dispatch_takes_context() -> bool:
-    """Whether ``dispatch_unit`` passes call context on to the prompt (``context=``). Until
-    it does, the context still keys the cache, so callers are redone when callees change."""
-    return "context" in inspect.signature(dispatch_unit).parameters
 
 
 def _generated_marker(text: str) -> str | None:
