@@ -177,8 +177,9 @@ class OllamaBackend(ServerBackend[_Clients]):
         if time.monotonic() - replica.info.get("ps_at", -1e9) > self.options.ps_ttl_s:
             try:
                 self._read_ps(replica)
-            except BackendError as exc:
+            except BackendError as exc:  # not asked again before ps_ttl_s
                 _log.debug("%s: /api/ps failed at %s: %s", self.name, replica.url, exc)
+                replica.info.update(loaded_n_ctx=None, ps_at=time.monotonic())
                 return None
         loaded = replica.info.get("loaded_n_ctx")
         return int(loaded) if loaded else None
@@ -260,13 +261,11 @@ class OllamaBackend(ServerBackend[_Clients]):
     def _read_stream(self, parts: Iterator[Any], state: StreamState,
                      replica: Replica[_Clients]) -> list[Any]:
         out: list[Any] = []
-        for part in parts:
+        for part in parts:  # read to the end (after "done"), so the connection is reused
             if part.message is not None and part.message.content:
                 state.token()
             out.append(part)
-            if part.done:
-                break
-            if time.monotonic() > state.deadline:
+            if not part.done and time.monotonic() > state.deadline:
                 raise BackendTimeout(
                     f"{self.name} at {replica.url}: total timeout after {state.chunks} chunks",
                     model=self.name)

@@ -162,6 +162,7 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
             "json_schema" if self.options.response_format == "auto"
             else self.options.response_format)
         self._format_lock = threading.Lock()
+        self._ttft_timeout: httpx.Timeout | None = None
 
     # -- more than the protocol -------------------------------------------------------------
 
@@ -295,13 +296,11 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
               client: httpx.Client | None = None) -> Generation | None:
         """One POST (on the replica's client unless ``client`` is given); None when a stream
         closes before its first event."""
-        httpx = _httpx()
         client = client or self.replicas.client(replica)
-        connect = self.options.connect_timeout_s
-        timeout = httpx.Timeout(state.read_timeout_s, connect=connect, write=connect)
         body = self._body(request, fmt, stream)
-        with client.stream("POST", "/chat/completions", json=body, headers=self._headers(),
-                           timeout=timeout) as response:
+        with client.stream("POST", "/chat/completions", json=body,
+                           headers=self._headers() or None,
+                           timeout=self._timeout(state.read_timeout_s)) as response:
             state.http_status = response.status_code
             if response.status_code >= 400:
                 response.read()
@@ -310,6 +309,15 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
             if not stream:
                 return self._parse_whole(json.loads(response.read()), state)
             return self._read_stream(response, replica, state)
+
+    def _timeout(self, read_s: float) -> httpx.Timeout:
+        """The request's timeouts (the usual one, first token, is made once)."""
+        connect = self.options.connect_timeout_s
+        if read_s == self.options.ttft_timeout_s:
+            if self._ttft_timeout is None:
+                self._ttft_timeout = _httpx().Timeout(read_s, connect=connect, write=connect)
+            return self._ttft_timeout
+        return _httpx().Timeout(read_s, connect=connect, write=connect)
 
     def _raise_rejected_format(self, response: httpx.Response, fmt: str) -> None:
         if (fmt == "json_schema" and self.options.response_format == "auto"

@@ -29,27 +29,37 @@ def _grouped(points: Iterable[tuple[str, float, float]]) -> dict[tuple[float, fl
     return groups
 
 
-def plot_frontier(summaries: Sequence[PolicySummary], frontier: Sequence[str],
-                  path: Path) -> None:
-    """Quality (with its 95% interval) against mean seconds per unit; the frontier joined."""
+def _frontier(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (cost, value) points no other point beats on both, by cost."""
+    unique = set(points)
+    return sorted(p for p in unique if not any(
+        o[0] <= p[0] and o[1] >= p[1] and o != p for o in unique))
+
+
+def plot_frontier(summaries: Sequence[PolicySummary], path: Path) -> None:
+    """Quality and completeness (95% intervals) against mean seconds per unit, two panels."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for s in summaries:
-        on = s.label in frontier
-        ax.errorbar(s.latency_mean, s.quality, yerr=s.quality_ci, fmt="o" if on else "s",
-                    color="tab:blue" if on else "tab:gray", capsize=3)
-    for (x, y), labels in _grouped((s.label, s.latency_mean, s.quality) for s in summaries).items():
-        ax.annotate("\n".join(labels), (x, y), textcoords="offset points", xytext=(6, 4),
-                    fontsize=8)
-    points = sorted((s.latency_mean, s.quality) for s in summaries if s.label in frontier)
-    if len(points) > 1:
-        ax.plot(*zip(*points, strict=True), "-", color="tab:blue", alpha=0.5,
-                label="quality-cost frontier")
-        ax.legend(loc="lower right")
-    ax.set_xlabel("cost: mean seconds per unit (model calls as measured)")
-    ax.set_ylabel("quality: ROUGE-L of writable documentation")
-    ax.set_title("Quality vs cost per policy")
-    ax.grid(alpha=0.3)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    panels = (("quality: ROUGE-L of writable documentation", "quality", "quality_ci"),
+              ("completeness: parts the model wrote and tidy kept", "completeness",
+               "completeness_ci"))
+    for ax, (label, value, ci) in zip(axes, panels, strict=True):
+        points = [(s.latency_mean, getattr(s, value)) for s in summaries]
+        for s, (x, y) in zip(summaries, points, strict=True):
+            ax.errorbar(x, y, yerr=getattr(s, ci), fmt="o", color="tab:blue", capsize=3)
+        spots = _grouped((s.label, x, y) for s, (x, y) in zip(summaries, points, strict=True))
+        for (x, y), labels in spots.items():
+            ax.annotate("\n".join(labels), (x, y), textcoords="offset points", xytext=(6, 4),
+                        fontsize=8)
+        best = _frontier(points)
+        if len(best) > 1:
+            ax.plot(*zip(*best, strict=True), "-", color="tab:blue", alpha=0.4,
+                    label="frontier (nothing both better and cheaper)")
+            ax.legend(loc="best", fontsize=8)
+        ax.set_xlabel("cost: mean model seconds per unit")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    fig.suptitle("Quality vs cost per policy")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -57,8 +67,8 @@ def plot_frontier(summaries: Sequence[PolicySummary], frontier: Sequence[str],
 
 def plot_routing(curves: Sequence[RoutingCurve], weak: float, strong: float,
                  oracle: Sequence[tuple[float, float]], operating: dict[str, tuple[float, float]],
-                 names: tuple[str, str], path: Path) -> None:
-    """RouteLLM's plot: quality against the share of units that called the large model."""
+                 names: tuple[str, str], measure: str, path: Path) -> None:
+    """RouteLLM's plot: ``measure`` against the share of units that called the large model."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     for curve in curves:
@@ -77,8 +87,8 @@ def plot_routing(curves: Sequence[RoutingCurve], weak: float, strong: float,
         ax.annotate("\n".join(labels), (x, y), textcoords="offset points", xytext=(6, -10),
                     fontsize=8, va="top")
     ax.set_xlabel("units that called the large model (%)")
-    ax.set_ylabel("quality: ROUGE-L of writable documentation")
-    ax.set_title("Routing: quality vs large-model calls (RouteLLM)")
+    ax.set_ylabel(measure)
+    ax.set_title(f"Routing: {measure} vs large-model calls (RouteLLM)")
     ax.legend(fontsize=7, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -7,7 +7,8 @@ Two sources:
   ``synopsis``, ``description``, ``parameters``, ``examples``, ``inputs``, ``outputs``,
   ``notes``);
 * a folder of documented code: every PowerShell function or script with comment-based help and
-  every Python module, class or function with a docstring becomes a unit. The documentation is
+  every Python module, class or function with a docstring becomes a unit (files in other
+  languages are left out). The documentation is
   cut out of the file (``Unit.insertion`` spans exactly the help block or docstring), the unit is
   parsed again from the stripped text, and the documentation it had is the reference.
 
@@ -34,6 +35,9 @@ from ..types import Unit
 from ..write import apply_docs
 
 __all__ = ["EvalUnit", "Reference", "load_dataset", "parse_docstring", "sample"]
+
+# The languages whose documentation the metrics can render and read back.
+_LANGUAGES = frozenset({"powershell", "python"})
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ def _load_jsonl(path: Path) -> list[EvalUnit]:
 def _record_unit(record: dict[str, Any]) -> EvalUnit:
     code = record["code"]
     language = record.get("language", "powershell")
+    if language not in _LANGUAGES:
+        raise ValueError(f"language {language!r}: the metrics read {sorted(_LANGUAGES)}")
     unit = next(u for u in extract_units(code, language)
                 if u.parent is None and u.name == record["name"])
     ref = record["reference"]
@@ -141,7 +147,7 @@ def _record_unit(record: dict[str, Any]) -> EvalUnit:
 def _load_folder(root: Path) -> list[EvalUnit]:
     units: list[EvalUnit] = []
     for candidate in discover([root]):
-        if candidate.language is None:
+        if candidate.language not in _LANGUAGES:
             continue
         try:
             text = read_source(candidate.path)

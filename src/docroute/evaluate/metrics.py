@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 # Bump when a metric's definition changes: cached results are scored again.
-METRICS_VERSION = "2"
+METRICS_VERSION = "3"
 
 _WORD = re.compile(r"\w+")
 

@@ -79,6 +79,7 @@ class PolicySummary:
     help_valid: float
     faithful: float
     completeness: float
+    completeness_ci: float
     rouge_l: float | None
     bleu: float | None
     judge: float | None
@@ -98,15 +99,11 @@ class PolicySummary:
     fallbacks: int  # units whose answer came after a failed attempt
 
 
-def _qualities(rows: Sequence[UnitResult]) -> list[float]:
-    return [q for q in (r.score.quality for r in rows) if q is not None]
-
-
 def summarise(label: str, rows: Sequence[UnitResult], run: EvalRun) -> PolicySummary:
     """The summary of one policy's results."""
     n = len(rows)
     lat = [r.latency for r in rows]
-    quality = _qualities(rows)
+    quality = [q for q in (r.score.quality for r in rows) if q is not None]
     used = {c.model for r in rows for c in r.calls}
     memory = [run.model_memory_mb[m] for m in used if m in run.model_memory_mb]
     return PolicySummary(
@@ -117,6 +114,7 @@ def summarise(label: str, rows: Sequence[UnitResult], run: EvalRun) -> PolicySum
         help_valid=sum(r.score.help_valid for r in rows) / n,
         faithful=sum(r.score.faithful for r in rows) / n,
         completeness=sum(r.score.completeness for r in rows) / n,
+        completeness_ci=_ci95([r.score.completeness for r in rows]),
         rouge_l=_mean([r.score.rouge_l for r in rows if r.score.rouge_l is not None]),
         bleu=_mean([r.score.bleu for r in rows if r.score.bleu is not None]),
         judge=_mean([r.score.judge for r in rows if r.score.judge is not None]),
@@ -147,6 +145,7 @@ _METRICS: dict[str, Metric] = {
     "BLEU": lambda s: s.bleu,
     "completeness": lambda s: s.completeness,
     "help valid": lambda s: float(s.help_valid),
+    "params faithful": lambda s: float(s.faithful),
     "parts tidied": lambda s: float(s.tidied),
 }
 
@@ -170,9 +169,12 @@ class RoutingCurve:
     points: list[tuple[float, float]]
 
 
-def _point(rows: Sequence[UnitResult]) -> tuple[float, float]:
+def _point(rows: Sequence[UnitResult], metric: Metric = _METRICS["quality"]
+           ) -> tuple[float, float]:
+    """(share of units that called the large model in %, mean of ``metric``)."""
     share = 100 * sum(r.large_calls > 0 for r in rows) / len(rows)
-    return share, _mean(_qualities(rows)) or 0.0
+    values = [v for v in (metric(r.score) for r in rows) if v is not None]
+    return share, _mean(values) or 0.0
 
 
 def _trapezoid(points: Sequence[tuple[float, float]]) -> float:
@@ -205,11 +207,11 @@ def cpt(points: Sequence[tuple[float, float]], weak: float, strong: float,
     return None
 
 
-def oracle_curve(small: Sequence[UnitResult],
-                 large: Sequence[UnitResult]) -> list[tuple[float, float]]:
+def oracle_curve(small: Sequence[UnitResult], large: Sequence[UnitResult],
+                 metric: Metric = _METRICS["quality"]) -> list[tuple[float, float]]:
     """The best any router could do: send units to the large model in order of its gain."""
-    pairs = [(s.score.quality, b.score.quality) for s, b in zip(small, large, strict=True)
-             if s.score.quality is not None and b.score.quality is not None]
+    both = [(metric(s.score), metric(b.score)) for s, b in zip(small, large, strict=True)]
+    pairs = [(x, y) for x, y in both if x is not None and y is not None]
     if not pairs:
         return []
     pairs.sort(key=lambda p: p[1] - p[0], reverse=True)
@@ -221,13 +223,13 @@ def oracle_curve(small: Sequence[UnitResult],
     return points
 
 
-def _curves(run: EvalRun) -> list[RoutingCurve]:
+def _curves(run: EvalRun, metric: Metric) -> list[RoutingCurve]:
     curves = []
     for policy in run.policies:
         sweep = run.sweep(policy)
         if not sweep:
             continue
-        points = [_point(run.results[policy])] + [_point(run.results[s.label]) for s in sweep]
+        points = [_point(run.results[p], metric) for p in (policy, *(s.label for s in sweep))]
         curves.append(RoutingCurve(policy, sorted(set(points))))
     return curves
 
@@ -260,8 +262,9 @@ def _weak_strong(run: EvalRun) -> tuple[str, str] | None:
 def _setup(doc: Document, run: EvalRun, command: str) -> None:
     cfg = run.config
     doc.para(f"Generated {_dt.date.today().isoformat()} from {len(run.units)} units. "
-             f"Configuration: {cfg.source}. Model calls made by this run: {run.new_calls} "
-             f"(the others were reused from the generation cache); run time "
+             f"Configuration: {cfg.source}. The generation cache holds {run.answers} model "
+             f"answers, which took {run.answer_seconds / 3600:.2f} h of model time when they "
+             f"were made; this run made {run.new_calls} new model calls and took "
              f"{run.seconds:.0f} s.")
     doc.code(command)
     doc.table(["model", "backend", "model file", "roles", "max context", "RSS rise (MiB)"],
@@ -316,88 +319,114 @@ def _routing(doc: Document, run: EvalRun, out: Path) -> None:
         doc.para("APGR and CPT need both `single:small` and `single:large` in `--policies` "
                  "(and models with those roles); this run lacks one of them.")
         return
+    doc.para(f"Weak = `{pair[0]}`, strong = `{pair[1]}`, as RouteLLM defines them by role. "
+             "APGR and CPT come from each policy's threshold sweep (the configured point plus "
+             "thresholds at the quantiles of its own scores); policies without a threshold "
+             "have a single point and no APGR. Random routing has APGR 0.5 and CPT(x%) = x. "
+             "They are computed for two measurements: quality and completeness.")
+    for measure in ("quality", "completeness"):
+        _routing_measure(doc, run, pair, measure, out)
+
+
+def _routing_measure(doc: Document, run: EvalRun, pair: tuple[str, str], measure: str,
+                     out: Path) -> None:
+    metric = _METRICS[measure]
     weak_rows, strong_rows = run.results[pair[0]], run.results[pair[1]]
-    weak, strong = _point(weak_rows)[1], _point(strong_rows)[1]
-    diff, ci, n = paired_difference(strong_rows, weak_rows)
-    doc.para(f"Weak = `{pair[0]}` (quality {weak:.3f}), strong = `{pair[1]}` (quality "
-             f"{strong:.3f}); strong minus weak, paired over {n} units: {diff:+.3f} ± {ci:.3f}.")
+    weak, strong = _point(weak_rows, metric)[1], _point(strong_rows, metric)[1]
+    diff, ci, n = paired_difference(strong_rows, weak_rows, metric)
+    doc.heading(3, f"On {measure}")
+    text = (f"Weak {weak:.3f}, strong {strong:.3f}; strong minus weak, paired over {n} units: "
+            f"{diff:+.3f} ± {ci:.3f}.")
     if strong <= weak:
-        doc.para("**The model with the role `large` is not better than the one with the role "
-                 "`small` on this code**, so the performance gap is not positive: PGR, APGR "
-                 "and CPT are undefined. Routing more work to the large model only costs time.")
-    curves = {c.policy: c for c in _curves(run)}
-    oracle = oracle_curve(weak_rows, strong_rows)
+        text += (" **The large model is not better than the small one here**, so the gap is "
+                 "not positive and PGR, APGR and CPT are undefined: sending more work to the "
+                 "large model only costs time.")
+    elif diff - ci <= 0:
+        text += (" **The gap is within noise**, and PGR, APGR and CPT divide by it: the values "
+                 "below are dominated by noise (they can exceed 1 or fall below 0).")
+    doc.para(text)
+    curves = {c.policy: c for c in _curves(run, metric)}
+    oracle = oracle_curve(weak_rows, strong_rows, metric)
     rows = []
     for policy in run.policies:
-        share, quality = _point(run.results[policy])
-        pgr = (quality - weak) / (strong - weak) if strong > weak else None
-        curve = curves.get(policy)
-        pts = curve.points if curve else []
-        rows.append([f"`{policy}`", f"{share:.0f}%", _fmt(quality), _fmt(pgr, 2),
+        share, value = _point(run.results[policy], metric)
+        pgr = (value - weak) / (strong - weak) if strong > weak else None
+        pts = curves[policy].points if policy in curves else []
+        rows.append([f"`{policy}`", f"{share:.0f}%", _fmt(value), _fmt(pgr, 2),
                      _fmt(apgr(pts, weak, strong), 2), _fmt(cpt(pts, weak, strong, 0.5), 0),
                      _fmt(cpt(pts, weak, strong, 0.8), 0), str(len(pts)) if pts else "-"])
     rows.append(["oracle (per-unit best)", "-", _fmt(oracle[-1][1] if oracle else None), "-",
                  _fmt(apgr(oracle, weak, strong), 2), _fmt(cpt(oracle, weak, strong, 0.5), 0),
                  _fmt(cpt(oracle, weak, strong, 0.8), 0), str(len(oracle))])
-    doc.table(["policy", "large-model calls", "quality", "PGR", "APGR", "CPT(50%) %",
+    doc.table(["policy", "large-model calls", measure, "PGR", "APGR", "CPT(50%) %",
                "CPT(80%) %", "curve points"], rows)
-    doc.para("APGR and CPT come from each policy's threshold sweep (the configured point plus "
-             "thresholds at the quantiles of its own scores); policies without a threshold "
-             "have a single point and no APGR. Random routing has APGR 0.5 and CPT(x%) = x.")
     from ._plots import plot_routing
 
-    operating = {p: _point(run.results[p]) for p in run.policies}
+    operating = {p: _point(run.results[p], metric) for p in run.policies}
     names = (run.small_models[0], run.large_models[0])
-    plot_routing(list(curves.values()), weak, strong, oracle, operating, names,
-                 out / "routing.png")
-    doc.image("routing.png", "quality vs share of large-model calls")
+    name = f"routing-{measure}.png"
+    plot_routing(list(curves.values()), weak, strong, oracle, operating, names, measure,
+                 out / name)
+    doc.image(name, f"{measure} vs share of large-model calls")
 
 
-def _frontier(summaries: Sequence[PolicySummary]) -> list[str]:
-    """Policies no other policy beats on both quality and cost."""
-    return [s.label for s in summaries if not any(
-        o.quality >= s.quality and o.latency_mean <= s.latency_mean
-        and (o.quality > s.quality or o.latency_mean < s.latency_mean) for o in summaries)]
+# What "better documentation" means: each of these, paired per unit; none is weighted.
+_QUALITY_MEASURES = ("quality", "BLEU", "completeness", "help valid", "params faithful")
 
 
-def _significantly_worse(run: EvalRun, label: str, than: str) -> bool:
-    diff, ci, n = paired_difference(run.results[than], run.results[label])
-    return n >= 2 and diff - ci > 0
+def _differences(run: EvalRun, a: str, b: str) -> dict[str, float]:
+    """The quality measurements on which ``a`` differs from ``b`` at 95%: name -> a - b."""
+    out = {}
+    for name in _QUALITY_MEASURES:
+        diff, ci, n = paired_difference(run.results[a], run.results[b], _METRICS[name])
+        if n >= 2 and abs(diff) - ci > 0:
+            out[name] = diff
+    return out
+
+
+def _dominates(run: EvalRun, a: str, b: str) -> bool:
+    """``a`` is significantly better than ``b`` on some measurement and worse on none."""
+    diffs = _differences(run, a, b).values()
+    return any(d > 0 for d in diffs) and not any(d < 0 for d in diffs)
+
+
+def _versus(run: EvalRun, a: str, b: str) -> str:
+    diffs = _differences(run, a, b)
+    if not diffs:
+        return "no significant difference in quality"
+    parts = [f"{'better' if d > 0 else 'worse'} {name} ({d:+.3f})" for name, d in diffs.items()]
+    return "significantly " + ", ".join(parts)
 
 
 def _recommend(doc: Document, run: EvalRun, summaries: Sequence[PolicySummary]) -> str | None:
-    """Write the recommendation; return the recommended policy's label."""
+    """Write the recommendation; return the recommended policy's label.
+
+    The candidates are the policies no other policy dominates in quality (``_dominates``);
+    the recommendation is the cheapest of them (then fewer large-model calls, then ``single``).
+    """
     doc.heading(2, "Recommendation")
     scored = [s for s in summaries if s.documented]
     if not scored:
         doc.para("No policy documented any unit: nothing to recommend.")
         return None
-    best = max(scored, key=lambda s: s.quality)
-    peers = [s for s in scored if s is best or not _significantly_worse(run, s.label, best.label)]
-    # cheapest first; on a tie (the same calls) the fewer large calls, then the simpler policy
-    pick = min(peers, key=lambda s: (round(s.latency_mean, 3), s.large_share,
-                                     not s.resolved.startswith("single"), scored.index(s)))
+    undominated = [s for s in scored
+                   if not any(_dominates(run, o.label, s.label) for o in scored if o is not s)]
+    pick = min(undominated, key=lambda s: (round(s.latency_mean, 3), s.large_share,
+                                           not s.resolved.startswith("single"), scored.index(s)))
+    measures = ", ".join(_QUALITY_MEASURES)
     lines = [f"**Recommended policy for this code: `{pick.label}`** (quality {pick.quality:.3f}, "
-             f"{pick.latency_mean:.1f} s per unit, {_pct(pick.large_share)} large-model calls, "
-             f"help valid for {_pct(pick.help_valid)} of units)."]
-    if pick is best:
-        lines.append(f"It has the highest quality of the {len(scored)} policies, and it is the "
-                     "cheapest policy that no other policy beats significantly.")
-    else:
-        diff, ci, n = paired_difference(run.results[best.label], run.results[pick.label])
-        ratio = best.latency_mean / pick.latency_mean if pick.latency_mean else float("nan")
-        lines.append(f"`{best.label}` has the highest mean quality ({best.quality:.3f}), but its "
-                     f"lead over `{pick.label}` is within noise (paired difference {diff:+.3f} "
-                     f"± {ci:.3f} over {n} units) while it costs {ratio:.1f}x the time per unit.")
-    for s in sorted(scored, key=lambda s: -s.quality):
-        if s is pick:
-            continue
-        diff, ci, n = paired_difference(run.results[pick.label], run.results[s.label])
-        verdict = ("the same quality on every unit" if diff == 0 and ci == 0 else
-                   "significantly worse" if diff - ci > 0 else
-                   "significantly better, but costlier" if diff + ci < 0 else "within noise")
-        lines.append(f"`{s.label}`: quality {s.quality:.3f}, {s.latency_mean:.1f} s per unit; "
-                     f"`{pick.label}` minus it: {diff:+.3f} ± {ci:.3f} ({verdict}).")
+             f"completeness {pick.completeness:.2f}, {pick.latency_mean:.1f} s per unit, "
+             f"{_pct(pick.large_share)} large-model calls, help valid for "
+             f"{_pct(pick.help_valid)} of units).",
+             f"Why: no policy is significantly better on any of {measures} (paired per unit, "
+             f"95%) without being worse on another, and of the {len(undominated)} such "
+             "policies it is the cheapest per unit."]
+    for s in scored:
+        if s is not pick:
+            lines.append(f"`{s.label}`: quality {s.quality:.3f}, completeness "
+                         f"{s.completeness:.2f}, {s.latency_mean:.1f} s per unit, "
+                         f"{_pct(s.large_share)} large-model calls; against `{pick.label}`: "
+                         f"{_versus(run, s.label, pick.label)}.")
     doc.bullets(lines)
     return pick.label
 
@@ -408,32 +437,32 @@ def _head_to_head(doc: Document, run: EvalRun) -> None:
     if len(singles) < 2:
         return
     doc.heading(2, "The models head to head (roles)")
-    by_quality = sorted(singles, key=lambda m: -_point(run.results[singles[m]])[1])
-    by_cost = sorted(singles, key=lambda m: statistics.fmean(
-        r.latency for r in run.results[singles[m]]))
-    better, other = by_quality[0], by_quality[1]
-    a, b = run.results[singles[better]], run.results[singles[other]]
-    wins = Counter("tie" if x.score.quality == y.score.quality else
-                   better if (x.score.quality or 0) > (y.score.quality or 0) else other
-                   for x, y in zip(a, b, strict=True))
-    diff, ci, n = paired_difference(a, b)
-    significant = diff - ci > 0
-    lines = [f"`{better}` scores higher than `{other}`: {diff:+.3f} ± {ci:.3f} quality, paired "
-             f"over {n} units ({'significant' if significant else 'not significant'} at 95%); "
-             f"better on {wins[better]} units, worse on {wins[other]}, equal on {wins['tie']}.",
-             f"Cheapest per unit: `{by_cost[0]}`."]
-    cheap = by_cost[0]
-    if significant and better == cheap:
-        lines.append(f"`{better}` is both better and cheaper, so it should be the default model "
-                     f"and carry the roles `small` and `large` (and `code`): escalating to "
-                     f"`{other}` lowers quality and costs time. Keep `{other}` configured only "
-                     "as a fallback for prompts the default cannot hold.")
-    elif significant:
+    first, second = sorted(singles, key=lambda m: -_point(run.results[singles[m]])[1])[:2]
+    if _dominates(run, singles[second], singles[first]):
+        first, second = second, first
+    better = first if _dominates(run, singles[first], singles[second]) else None
+    cost = {m: statistics.fmean(r.latency for r in run.results[singles[m]]) for m in singles}
+    cheap = min(cost, key=cost.__getitem__)
+    a, b = run.results[singles[first]], run.results[singles[second]]
+    wins = Counter((x.score.quality or 0.0) > (y.score.quality or 0.0) if x.score.quality !=
+                   y.score.quality else None for x, y in zip(a, b, strict=True))
+    lines = [f"`{first}` against `{second}`: "
+             f"{_versus(run, singles[first], singles[second])}; on quality it is higher on "
+             f"{wins[True]} units, lower on {wins[False]}, equal on {wins[None]}.",
+             "Mean model time per unit: " + ", ".join(f"`{m}` {cost[m]:.1f} s" for m in cost)
+             + "."]
+    if better and better == cheap:
+        lines.append(f"`{better}` is better and cheaper: it should be the default model and "
+                     f"hold the roles `small` and `large` (and `code`), since sending work to "
+                     f"`{second}` lowers quality and costs time. Keep `{second}` configured "
+                     "without those roles, as the fallback for prompts the default cannot "
+                     "hold.")
+    elif better:
         lines.append(f"Role `large` (escalation target) belongs to `{better}`, role `small` "
-                     f"(first try) to `{cheap}`.")
+                     f"(first try, default) to the cheaper `{cheap}`.")
     else:
-        lines.append(f"The measurement does not separate the two models' quality: give role "
-                     f"`small` and the default to the cheaper `{cheap}`.")
+        lines.append(f"Neither model is better on every measurement: give role `small` and the "
+                     f"default to the cheaper `{cheap}`.")
     lines.append("Role `prose`: every unit in this dataset is a code task (see the task "
                  "profiles above), so `content-split` sends all of them to role `code`; the "
                  "measurement says which model should hold `code` and nothing about `prose`.")
@@ -443,7 +472,7 @@ def _head_to_head(doc: Document, run: EvalRun) -> None:
         d, c, k = paired_difference(a, b, metric)
         rows.append([name, _fmt(d), _fmt(c), str(k),
                      "yes" if k >= 2 and abs(d) - c > 0 else "no"])
-    doc.para(f"Every measurement, `{better}` minus `{other}`, paired per unit:")
+    doc.para(f"Every measurement, `{first}` minus `{second}`, paired per unit:")
     doc.table(["measurement", "mean difference", "95% half-width", "units", "significant"],
               rows)
 
@@ -512,11 +541,10 @@ def build_report(run: EvalRun, command: str, out: Path) -> Document:
     _tables(doc, summaries, judged)
     if run.judge:
         _judge_note(doc, run)
-    frontier = _frontier(summaries)
-    plot_frontier(summaries, frontier, out / "frontier.png")
-    doc.para("Quality-cost frontier (no other policy is both better and cheaper): "
-             + ", ".join(f"`{p}`" for p in frontier) + ".")
-    doc.image("frontier.png", "quality vs cost per policy")
+    plot_frontier(summaries, out / "frontier.png")
+    doc.para("Quality and completeness against cost (bars: 95% intervals); the line joins the "
+             "policies that no other policy beats on both that measure and cost.")
+    doc.image("frontier.png", "quality and completeness vs cost per policy")
     _routing(doc, run, out)
     _noise(doc, run)
     doc.heading(2, "Definitions")

@@ -17,8 +17,8 @@ Two caches live in one SQLite file (``EvalStore``):
 
 Besides each policy as configured, policies with a threshold (``complexity``, ``cascade``,
 ``content-split``) are swept over thresholds taken from the dataset's own scores, as RouteLLM
-evaluates its routers: each point costs no new model call, and the points give the curves that
-APGR and CPT are computed from.
+evaluates its routers: the points give the curves that APGR and CPT are computed from, and once
+the ``single`` policies have run, a point needs no new model call.
 
 ``single:large`` and ``single:small`` name the model that has that role in the configuration.
 """
@@ -39,7 +39,7 @@ from .._exceptions import ConfigError, DocrouteError
 from ..backends._base import Backend, Generation, GenerationRequest, ModelStatus
 from ..classify import profile_unit
 from ..config import Config
-from ..dispatch import dispatch_unit
+from ..dispatch import Attempt, dispatch_unit
 from ..pool import ModelPool
 from ..prompts import prompt_version
 from ..route import get_policy, route_options
@@ -178,6 +178,8 @@ class EvalRun:
     # the judge's mean grade of each unit's own reference, and of another unit's reference
     judge_calibration: tuple[float, float] | None = None
     adaptive_log: Path | None = None  # the monitoring log the adaptive policy read
+    answers: int = 0  # model answers in the generation cache
+    answer_seconds: float = 0.0  # the model time they took when they were made
 
     def sweep(self, policy: str) -> list[RunSpec]:
         return [s for s in self.specs if s.policy == policy and s.knob is not None]
@@ -297,6 +299,11 @@ class EvalStore:
         rows = self._db.execute("SELECT model, MAX(rss_delta_mb) FROM generations "
                                 "WHERE rss_delta_mb IS NOT NULL GROUP BY model").fetchall()
         return {model: value for model, value in rows}
+
+    def generation_totals(self) -> tuple[int, float]:
+        """How many answers the cache holds, and the seconds they took when made."""
+        count, ms = self._db.execute("SELECT COUNT(*), SUM(total_ms) FROM generations").fetchone()
+        return int(count), (ms or 0.0) / 1000
 
     def result(self, unit_id: str, label: str, fingerprint: str) -> UnitResult | None:
         row = self._db.execute(
@@ -449,10 +456,11 @@ def run_eval(
         if adaptive:
             runner.record_monitoring_log([s for s in specs if s.resolved.startswith("single:")
                                           and s.knob is None], log)
-        for spec in adaptive:
-            runner.run(_with_log(spec, log))
+        for spec in adaptive:  # its log is rebuilt each run, so its results are too
+            runner.run(_with_log(spec, log), reuse=False)
         calibration = runner.calibrate() if runner.judge else None
         memory = runner.store.model_memory_mb()
+        answers, answer_seconds = runner.store.generation_totals()
     finally:
         runner.store.close()
     return EvalRun(
@@ -461,6 +469,7 @@ def run_eval(
         model_memory_mb=memory, new_calls=runner.pool.new_calls,
         seconds=time.perf_counter() - start, policies=list(policies), judge=runner.judge,
         judge_calibration=calibration, adaptive_log=log if adaptive else None,
+        answers=answers, answer_seconds=answer_seconds,
     )
 
 
@@ -476,6 +485,17 @@ def _with_log(spec: RunSpec, log: Path) -> RunSpec:
     return replace(spec, config=spec.config.model_copy(update={"routing": routing}))
 
 
+def _measured(attempts: Sequence[Attempt], calls: Sequence[CallRecord]) -> list[Attempt]:
+    """``attempts`` with the model time measured when their (now cached) calls were made.
+
+    A dispatch calls each model in at most one attempt, so a model's calls are its attempt's.
+    """
+    seconds: dict[str, float] = {}
+    for call in calls:
+        seconds[call.model] = seconds.get(call.model, 0.0) + call.seconds
+    return [replace(a, seconds=round(seconds.get(a.model, a.seconds), 3)) for a in attempts]
+
+
 class _Runner:
     """Runs specs unit by unit, reusing stored results, and reports progress."""
 
@@ -489,12 +509,13 @@ class _Runner:
         self.large = _with_role(config, "large")
         self.results: dict[str, list[UnitResult]] = {}
 
-    def run(self, spec: RunSpec) -> None:
+    def run(self, spec: RunSpec, *, reuse: bool = True) -> None:
+        """Run ``spec`` over the units; ``reuse``: take stored results when there are any."""
         judge = self.judge if spec.knob is None else None
         fingerprint = _fingerprint(spec.config, judge)
         rows = self.results[spec.label] = []
         for item in self.units:
-            row = self.store.result(item.id, spec.label, fingerprint)
+            row = self.store.result(item.id, spec.label, fingerprint) if reuse else None
             if row is None:
                 row = _run_unit(item, spec, self.pool, self.scorer, self.large)
                 if judge and row.ok and row.doc:
@@ -520,10 +541,11 @@ class _Runner:
                     try:
                         call = dispatch_unit(item.unit, spec.config, self.pool, spec.resolved)
                     except DocrouteError as exc:
-                        recorder.record_error(item.unit, exc)
+                        attempts = _measured(getattr(exc, "attempts", []), self.pool.calls)
+                        recorder.record_error(item.unit, exc, attempts=attempts)
                         continue
-                    measured = 1000 * sum(c.seconds for c in self.pool.calls)
-                    recorder.record_dispatch(item.unit, call, latency_ms=measured)
+                    call = replace(call, attempts=_measured(call.attempts, self.pool.calls))
+                    recorder.record_dispatch(item.unit, call)
 
     def calibrate(self) -> tuple[float, float] | None:
         assert self.judge is not None
