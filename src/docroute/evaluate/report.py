@@ -281,7 +281,12 @@ def _setup(doc: Document, run: EvalRun, command: str) -> None:
         doc.para("`adaptive` ran last, reading a monitoring log of the requests of "
                  + ", ".join(f"`{p}`" for p in trained)
                  + " over these units (quality from monitoring's own cheap checks, latency as "
-                 "measured), as production monitoring would have recorded them.")
+                 "measured), as production monitoring would have recorded them. Its most "
+                 "frequent reasons:")
+        reasons = Counter(r for p in run.policies if p.partition(":")[0] == "adaptive"
+                          for row in run.results[p] for r in row.reasons
+                          if r.startswith("adaptive:"))
+        doc.bullets([f"{text} ({n} units)" for text, n in reasons.most_common(3)])
 
 
 def _tables(doc: Document, summaries: Sequence[PolicySummary], judged: bool) -> None:
