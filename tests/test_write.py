@@ -229,6 +229,11 @@ def test_unified_diff() -> None:
     assert unified_diff("a.ps1", "same\n", "same\n") == ""
 
 
+def test_unified_diff_of_an_absolute_path_has_git_style_headers() -> None:
+    diff = unified_diff("/tmp/x/a.ps1", "a\n", "b\n")
+    assert diff.splitlines()[:2] == ["--- a/tmp/x/a.ps1", "+++ b/tmp/x/a.ps1"]
+
+
 def test_unified_diff_marks_a_missing_final_newline() -> None:
     diff = unified_diff("a.py", "x", "x\ny")
     assert diff.endswith("+y\n\\ No newline at end of file\n")

@@ -194,12 +194,17 @@ def _lines_with_ends(text: str) -> list[str]:
 
 
 def unified_diff(path: str, old: str, new: str) -> str:
-    """A ``git diff``-style unified diff of ``old`` -> ``new`` (empty when they are equal)."""
+    """A ``git diff``-style unified diff of ``old`` -> ``new`` (empty when they are equal).
+
+    The headers are ``a/PATH`` and ``b/PATH``; an absolute path loses its leading ``/`` there,
+    as in ``git diff --no-index`` (``/tmp/x`` gives ``a/tmp/x``, not ``a//tmp/x``).
+    """
+    name = path.lstrip("/")
     lines = difflib.unified_diff(
         _lines_with_ends(old),
         _lines_with_ends(new),
-        fromfile=f"a/{path}",
-        tofile=f"b/{path}",
+        fromfile=f"a/{name}",
+        tofile=f"b/{name}",
     )
     out = []
     for line in lines:

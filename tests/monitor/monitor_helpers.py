@@ -1,37 +1,17 @@
-"""Helpers for the monitoring tests: good documentation, real routing decisions, dispatches."""
+"""Helpers for the monitoring tests: good documentation (shared with the routing tests), real
+routing decisions, dispatches."""
 
 from __future__ import annotations
 
+from _helpers import good_doc
 from docroute.backends._base import Generation
 from docroute.classify import profile_unit
 from docroute.config import Config
 from docroute.dispatch import Attempt, Dispatched
 from docroute.route import Decision, route
-from docroute.types import DocContent, Example, Unit
+from docroute.types import DocContent, Unit
 
-
-def good_doc() -> DocContent:
-    """Documentation of Get-InventoryItem that passes every cascade check."""
-    return DocContent(
-        synopsis="Lists inventory items from the CSV inventory file.",
-        description=(
-            "Reads the inventory CSV and returns the items whose name matches the Name "
-            "pattern, optionally only those of one category. Returns nothing when the file "
-            "does not exist."
-        ),
-        parameters={
-            "Name": "Wildcard pattern that item names must match; every item by default.",
-            "Category": "Only return items of this hardware category, such as Laptop.",
-            "Path": "The inventory CSV file to read instead of the module's default file.",
-        },
-        returns="One object per matching row of the inventory.",
-        examples=[
-            Example(
-                code="Get-InventoryItem -Name 'X1*' -Category Laptop",
-                description="Lists the laptops whose name starts with X1.",
-            )
-        ],
-    )
+__all__ = ["decide", "dispatched", "good_doc"]
 
 
 def decide(unit: Unit, config: Config, policy: str = "single") -> Decision:

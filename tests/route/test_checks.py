@@ -3,57 +3,37 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from _helpers import INVENTORY, REPO, unit_named
+from _helpers import good_doc as shared_good_doc
 from docroute.analyze import extract_units
 from docroute.route import cascade_checks
 from docroute.route.checks import repeats_name
 from docroute.types import DocContent, Example, Unit
 
-REPO = Path(__file__).resolve().parents[2]
 PESTER = REPO.parent / "shared/datasets/powershell-help/pester.jsonl"
-INVENTORY = REPO / "examples/InventoryTools/InventoryTools.psm1"
 SHAPES = REPO / "tests/analyze/data/shapes.py"
 
 
 @pytest.fixture(scope="module")
 def get_item() -> Unit:
-    units = extract_units(INVENTORY.read_text(encoding="utf-8"), "powershell", INVENTORY)
-    return next(u for u in units if u.name == "Get-InventoryItem")
+    return unit_named(INVENTORY, "powershell", "Get-InventoryItem")
 
 
 @pytest.fixture(scope="module")
 def from_diameter() -> Unit:
-    units = extract_units(SHAPES.read_text(encoding="utf-8"), "python", SHAPES)
-    return next(u for u in units if u.name == "Circle.from_diameter")
+    return unit_named(SHAPES, "python", "Circle.from_diameter")
 
 
 def good_doc() -> DocContent:
-    return DocContent(
-        synopsis="Lists inventory items from the CSV inventory file.",
-        description=(
-            "Reads the inventory CSV and returns the items whose name matches the Name "
-            "pattern, optionally only those of one category. Returns nothing when the file "
-            "does not exist."
-        ),
-        parameters={
-            "Name": "Wildcard pattern that item names must match; every item by default.",
-            "Category": "Only return items of this hardware category, such as Laptop.",
-            "Path": "The inventory CSV file to read instead of the module's default file.",
-        },
-        returns="One object per matching row of the inventory.",
-        examples=[
-            Example(
-                code="Get-InventoryItem -Name 'X1*' -Category Laptop",
-                description="Lists the laptops whose name starts with X1.",
-            ),
-            Example(
-                code="PS C:\\> Get-InventoryItem -Cat Phone | Select-Object -First 1",
-                description="Shows the first phone; -Cat is an unambiguous prefix.",
-            ),
-        ],
+    """The shared good documentation, with a second example as a prompt would show it."""
+    return shared_good_doc(
+        Example(
+            code="PS C:\\> Get-InventoryItem -Cat Phone | Select-Object -First 1",
+            description="Shows the first phone; -Cat is an unambiguous prefix.",
+        )
     )
 
 

@@ -45,7 +45,6 @@ _LANGUAGE_STYLES = {
     "php": "phpdoc",
     "bash": "hash",
 }
-_FENCES = {"typescript": "ts", "javascript": "js", "php": "php"}
 _DOXYGEN_SPECIAL = re.compile(r"([\\@<>&])")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Formats in which a line starting with `@word` is a block tag (Doxygen's `@` is escaped).
@@ -85,7 +84,7 @@ def render_doc_comment(unit: Unit, doc: DocContent, indent: str = "", width: int
         lines, prefix = _hash(unit, content, max(width - len(indent) - 2, _MIN_WIDTH)), "#"
     else:
         text_width = max(width - len(indent) - 3, _MIN_WIDTH)
-        lines, prefix = _BLOCK_STYLES[style](unit, content, text_width), " *"
+        lines, prefix = _BLOCK_STYLES[style].render(content, text_width), " *"
     body = [f"{indent}{prefix} {line}".rstrip() if line else f"{indent}{prefix}" for line in lines]
     if prefix == " *":
         body = [f"{indent}/**", *body, f"{indent} */"]
@@ -228,108 +227,128 @@ def _tag(lead: str, text: str, width: int, style: str) -> list[str]:
     return _prose(text, width, style, lead=lead) if text else [lead]
 
 
-def _tsdoc(unit: Unit, content: _Content, width: int) -> list[str]:
-    style = "tsdoc"
-    lines = [*_prose(content.summary, width, style)]
-    if content.details:
-        lines += ["", *_paragraphs(content.details, width, style)]
-    tags: list[str] = []
-    for param, text in content.params:
-        tags += _tag(f"@param {param.name} -", text, width, style)
-    if content.result is not None:
-        tags += _tag("@returns", content.result[1], width, style)
-    for name, text in content.raises:
-        tags += _tag(f"@throws {{@link {name}}}", text, width, style)
-    for description, code in content.examples:
-        tags += ["@example", *_prose(description, width, style)]
-        tags += [f"```{_FENCES[unit.language]}", *_code(code, style), "```"]
-    return [*lines, "", *tags] if tags else lines
+_ExampleFn = Callable[[str, list[str], int], list[str]]  # description, code lines, width
 
 
-def _jsdoc(unit: Unit, content: _Content, width: int) -> list[str]:
-    style = "jsdoc"
-    lines = [*_prose(content.summary, width, style)]
-    if content.details:
-        lines += ["", *_paragraphs(content.details, width, style)]
-    tags: list[str] = []
-    for param, text in content.params:
-        type_ = f"{{{param.type}}} " if param.type else ""
-        if param.type and param.kind == "var_positional":  # the type of one element
-            type_ = f"{{...{param.type.removesuffix('[]')}}} "
-        tags += _tag(f"@param {type_}{param.name} -", text, width, style)
-    if content.result is not None:
-        type_ = f" {{{content.result[0]}}}" if content.result[0] else ""
-        tags += _tag(f"@returns{type_}", content.result[1], width, style)
-    for name, text in content.raises:
-        tags += _tag(f"@throws {{{name}}}", text, width, style)
-    for description, code in content.examples:
-        caption = _no_terminator(description.replace("</caption>", ""))
-        tags += [f"@example <caption>{caption}</caption>" if caption else "@example"]
-        tags += _code(code, style)
-    return [*lines, "", *tags] if tags else lines
+def _named_param(param: Param) -> str:
+    return f"@param {param.name}"
 
 
-def _javadoc(unit: Unit, content: _Content, width: int) -> list[str]:
-    style = "javadoc"
-    lines = [*_prose(content.summary, width, style)]
-    for paragraph in content.details:
-        lines += ["", *_paragraphs([paragraph], width, style, prefix="<p>")]
-    for description, code in content.examples:
-        lines += ["", *_paragraphs([f"Example: {description}".rstrip(": ")], width, style, "<p>")]
-        lines += ["<pre>", *_code(code, style), "</pre>"]
-    tags: list[str] = []
-    for param, text in content.params:
-        tags += _tag(f"@param {param.name}", text, width, style)
-    if content.result is not None:
-        tags += _tag("@return", content.result[1], width, style)
-    for name, text in content.raises:
-        tags += _tag(f"@throws {name}", text, width, style)
-    return [*lines, "", *tags] if tags else lines
+def _return(type_: str | None) -> str:
+    return "@return"
 
 
-def _doxygen_comment(unit: Unit, content: _Content, width: int) -> list[str]:
-    style = "doxygen"
-    lines = [*_prose(content.summary, width, style, lead="@brief")]
-    if content.details:
-        lines += ["", *_paragraphs(content.details, width, style)]
-    tags: list[str] = []
-    for param, text in content.params:
-        tags += _tag(f"@param {param.name}", text, width, style)
-    if content.result is not None:
-        tags += _tag("@return", content.result[1], width, style)
-    for name, text in content.raises:
-        tags += _tag(f"@throws {name}", text, width, style)
-    for description, code in content.examples:
-        tags += ["@par Example", *_prose(description, width, style)]
-        tags += ["@code", *_code(code, style), "@endcode"]
-    return [*lines, "", *tags] if tags else lines
+def _throws(name: str) -> str:
+    return f"@throws {name}"
 
 
-def _phpdoc(unit: Unit, content: _Content, width: int) -> list[str]:
-    style = "phpdoc"
-    lines = [*_prose(content.summary, width, style)]
-    if content.details:
-        lines += ["", *_paragraphs(content.details, width, style)]
-    for description, code in content.examples:
-        lines += ["", *_prose(f"Example: {description}".rstrip(": "), width, style)]
-        lines += ["```php", *_code(code, style), "```"]
-    tags: list[str] = []
-    for param, text in content.params:
-        rest = "..." if param.kind == "var_positional" else ""
-        tags += _tag(f"@param {param.type or 'mixed'} {rest}${param.name}", text, width, style)
-    if content.result is not None:
-        tags += _tag(f"@return {content.result[0] or 'mixed'}", content.result[1], width, style)
-    for name, text in content.raises:
-        tags += _tag(f"@throws {name}", text, width, style)
-    return [*lines, "", *tags] if tags else lines
+@dataclass(frozen=True)
+class _Block:
+    """How a block-comment format spells each part of the content.
+
+    The comment is the summary, the detail paragraphs, then the tags: parameters, the return
+    value, thrown types, and the examples, unless ``examples_in_text`` puts the examples in the
+    text after the details (Javadoc, PHPDoc). The tag leads default to Javadoc's.
+    """
+
+    style: str
+    example: _ExampleFn
+    param: Callable[[Param], str] = _named_param  # the lead of a parameter's tag
+    result: Callable[[str | None], str] = _return  # the return value's, from its type
+    throws: Callable[[str], str] = _throws  # a thrown type's
+    brief: str = ""  # the summary's lead (Doxygen's @brief)
+    paragraph: str = ""  # what starts a detail paragraph (Javadoc's <p>)
+    examples_in_text: bool = False
+
+    def render(self, content: _Content, width: int) -> list[str]:
+        style = self.style
+        lines = [*_prose(content.summary, width, style, lead=self.brief)]
+        if content.details:
+            lines += ["", *_paragraphs(content.details, width, style, self.paragraph)]
+        examples = [line for description, code in content.examples
+                    for line in self.example(description, code, width)]
+        if self.examples_in_text:
+            lines += examples
+        tags: list[str] = []
+        for param, text in content.params:
+            tags += _tag(self.param(param), text, width, style)
+        if content.result is not None:
+            tags += _tag(self.result(content.result[0]), content.result[1], width, style)
+        for name, text in content.raises:
+            tags += _tag(self.throws(name), text, width, style)
+        if not self.examples_in_text:
+            tags += examples
+        return [*lines, "", *tags] if tags else lines
 
 
-_BLOCK_STYLES: dict[str, Callable[[Unit, _Content, int], list[str]]] = {
-    "tsdoc": _tsdoc,
-    "jsdoc": _jsdoc,
-    "javadoc": _javadoc,
-    "doxygen": _doxygen_comment,
-    "phpdoc": _phpdoc,
+def _tagged_example(style: str, tag: str, fence: tuple[str, str]) -> _ExampleFn:
+    """An example tag, the description under it, then the code between ``fence``."""
+
+    def example(description: str, code: list[str], width: int) -> list[str]:
+        return [tag, *_prose(description, width, style), fence[0], *_code(code, style), fence[1]]
+
+    return example
+
+
+def _text_example(style: str, prefix: str, fence: tuple[str, str]) -> _ExampleFn:
+    """A paragraph ``Example: description`` in the text, then the code between ``fence``."""
+
+    def example(description: str, code: list[str], width: int) -> list[str]:
+        heading = _paragraphs([f"Example: {description}".rstrip(": ")], width, style, prefix)
+        return ["", *heading, fence[0], *_code(code, style), fence[1]]
+
+    return example
+
+
+def _jsdoc_example(description: str, code: list[str], width: int) -> list[str]:
+    caption = _no_terminator(description.replace("</caption>", ""))
+    return [f"@example <caption>{caption}</caption>" if caption else "@example",
+            *_code(code, "jsdoc")]
+
+
+def _jsdoc_param(param: Param) -> str:
+    type_ = f"{{{param.type}}} " if param.type else ""
+    if param.type and param.kind == "var_positional":  # the type of one element
+        type_ = f"{{...{param.type.removesuffix('[]')}}} "
+    return f"@param {type_}{param.name} -"
+
+
+def _phpdoc_param(param: Param) -> str:
+    rest = "..." if param.kind == "var_positional" else ""
+    return f"@param {param.type or 'mixed'} {rest}${param.name}"
+
+
+_BLOCK_STYLES: dict[str, _Block] = {
+    "tsdoc": _Block(
+        "tsdoc",
+        _tagged_example("tsdoc", "@example", ("```ts", "```")),  # TSDoc: TypeScript only
+        param=lambda param: f"@param {param.name} -",
+        result=lambda type_: "@returns",
+        throws=lambda name: f"@throws {{@link {name}}}",
+    ),
+    "jsdoc": _Block(
+        "jsdoc",
+        _jsdoc_example,
+        param=_jsdoc_param,
+        result=lambda type_: f"@returns {{{type_}}}" if type_ else "@returns",
+        throws=lambda name: f"@throws {{{name}}}",
+    ),
+    "javadoc": _Block(
+        "javadoc",
+        _text_example("javadoc", "<p>", ("<pre>", "</pre>")),
+        paragraph="<p>",
+        examples_in_text=True,
+    ),
+    "doxygen": _Block(
+        "doxygen", _tagged_example("doxygen", "@par Example", ("@code", "@endcode")), brief="@brief"
+    ),
+    "phpdoc": _Block(
+        "phpdoc",
+        _text_example("phpdoc", "", ("```php", "```")),
+        param=_phpdoc_param,
+        result=lambda type_: f"@return {type_ or 'mixed'}",
+        examples_in_text=True,
+    ),
 }
 
 

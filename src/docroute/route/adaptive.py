@@ -44,12 +44,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
 
 from .._exceptions import ConfigError
 from ..classify import TaskProfile
 from ..config import Config
-from .policies import Choice, Policy, RouteOptions, get_policy, register_policy
+from .policies import Choice, Policy, RouteOptions, get_policy, parse_options, register_policy
 
 if TYPE_CHECKING:
     from ..monitor.stats import RecentStats, TaskQuality
@@ -78,23 +77,10 @@ class AdaptiveOptions(BaseModel):
     refresh_seconds: float = Field(default=30.0, ge=0)  # how long read statistics are reused
 
 
-_OPTIONS_CACHE: dict[int, tuple[object, AdaptiveOptions]] = {}
-
-
 def adaptive_options(config: Config) -> AdaptiveOptions:
     """The validated ``routing.options.adaptive`` of ``config`` (parsed once per object)."""
     raw = config.routing.options.get("adaptive", {})
-    cached = _OPTIONS_CACHE.get(id(raw))
-    if cached is not None and cached[0] is raw:
-        return cached[1]
-    try:
-        options = AdaptiveOptions.model_validate(raw)
-    except PydanticValidationError as exc:
-        raise ConfigError(f"invalid [routing.options.adaptive]:\n{exc}") from exc
-    if len(_OPTIONS_CACHE) > 64:
-        _OPTIONS_CACHE.clear()
-    _OPTIONS_CACHE[id(raw)] = (raw, options)
-    return options
+    return parse_options(AdaptiveOptions, raw, "routing.options.adaptive")
 
 
 def _db_path(options: AdaptiveOptions, config: Config) -> Path:
@@ -220,29 +206,14 @@ class AdaptivePolicy(Policy):
         """The static policy's score (the adaptive decision compares qualities, not a score)."""
         return get_policy(self.fallback or AdaptiveOptions().fallback).score(profile, options)
 
-    def decide(
-        self,
-        score: float,
-        profile: TaskProfile,
-        config: Config,
-        options: RouteOptions,
-        pool: Sequence[str],
-    ) -> Choice:
-        return self.select(profile, config, options, pool)
-
-    def select(
-        self,
-        profile: TaskProfile,
-        config: Config,
-        options: RouteOptions,
-        pool: Sequence[str] | None = None,
-    ) -> Choice:
+    def decide(self, score: float, profile: TaskProfile, config: Config, options: RouteOptions,
+               pool: Sequence[str]) -> Choice:
+        """Among ``pool``: the measured decision, or the static policy's on cold start."""
         opts = adaptive_options(config)
         spec = self.fallback or opts.fallback
         if spec.partition(":")[0] == self.name:
             raise ConfigError("routing.options.adaptive.fallback cannot be 'adaptive'")
         static = get_policy(spec).select(profile, config, options, pool)
-        candidates = list(config.models) if pool is None else list(pool)
         try:
             stats = self._stats(opts, config)
         except (sqlite3.Error, OSError) as exc:
@@ -254,7 +225,7 @@ class AdaptivePolicy(Policy):
             f"adaptive: {stats.requests} recent requests (window {opts.window_hours:g} h, "
             f"half-life {opts.half_life_hours:g} h)"
         ]
-        healthy, skipped = _health(candidates, stats, opts)
+        healthy, skipped = _health(pool, stats, opts)
         reasons += skipped
         task = profile.task_type
         measured = {

@@ -27,6 +27,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
@@ -62,23 +63,33 @@ class RouteOptions(BaseModel):
     prompt_overhead_tokens: int = Field(default=230, ge=0)
 
 
-_OPTIONS_CACHE: dict[int, tuple[object, RouteOptions]] = {}
+_OptionsT = TypeVar("_OptionsT", bound=BaseModel)
+_OPTIONS_CACHE: dict[tuple[type[BaseModel], int], tuple[object, BaseModel]] = {}
+
+
+def parse_options(model: type[_OptionsT], raw: object, section: str) -> _OptionsT:
+    """``raw`` validated as ``model``, parsed once per object; errors name ``[section]``.
+
+    Raises:
+        ConfigError: ``raw`` is not valid for ``model``.
+    """
+    key = (model, id(raw))
+    cached = _OPTIONS_CACHE.get(key)
+    if cached is not None and cached[0] is raw:
+        return cast(_OptionsT, cached[1])
+    try:
+        options = model.model_validate(raw)
+    except PydanticValidationError as exc:
+        raise ConfigError(f"invalid [{section}]:\n{exc}") from exc
+    if len(_OPTIONS_CACHE) > 64:
+        _OPTIONS_CACHE.clear()
+    _OPTIONS_CACHE[key] = (raw, options)
+    return options
 
 
 def route_options(config: Config) -> RouteOptions:
     """The validated ``routing.options`` of ``config`` (parsed once per options object)."""
-    raw = config.routing.options
-    cached = _OPTIONS_CACHE.get(id(raw))
-    if cached is not None and cached[0] is raw:
-        return cached[1]
-    try:
-        options = RouteOptions.model_validate(raw)
-    except PydanticValidationError as exc:
-        raise ConfigError(f"invalid [routing.options]:\n{exc}") from exc
-    if len(_OPTIONS_CACHE) > 64:
-        _OPTIONS_CACHE.clear()
-    _OPTIONS_CACHE[id(raw)] = (raw, options)
-    return options
+    return parse_options(RouteOptions, config.routing.options, "routing.options")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,23 +113,13 @@ class Policy(ABC):
         """A number in [0, 1] that the decision compares with its threshold."""
 
     @abstractmethod
-    def decide(
-        self,
-        score: float,
-        profile: TaskProfile,
-        config: Config,
-        options: RouteOptions,
-        pool: Sequence[str],
-    ) -> Choice:
+    def decide(self, score: float, profile: TaskProfile, config: Config, options: RouteOptions,
+               pool: Sequence[str]) -> Choice:
         """Pick a model from ``pool`` (config order) for a task with this ``score``."""
 
-    def select(
-        self,
-        profile: TaskProfile,
-        config: Config,
-        options: RouteOptions,
-        pool: Sequence[str] | None = None,
-    ) -> Choice:
+    def select(self, profile: TaskProfile, config: Config, options: RouteOptions,
+               pool: Sequence[str] | None = None) -> Choice:
+        """``decide`` on this policy's ``score``, among ``pool`` (default: every model)."""
         candidates = list(config.models) if pool is None else list(pool)
         return self.decide(self.score(profile, options), profile, config, options, candidates)
 
@@ -145,14 +146,8 @@ class SinglePolicy(Policy):
     def score(self, profile: TaskProfile, options: RouteOptions) -> float:
         return 1.0
 
-    def decide(
-        self,
-        score: float,
-        profile: TaskProfile,
-        config: Config,
-        options: RouteOptions,
-        pool: Sequence[str],
-    ) -> Choice:
+    def decide(self, score: float, profile: TaskProfile, config: Config, options: RouteOptions,
+               pool: Sequence[str]) -> Choice:
         model = self.model or config.default_model_name()
         if model not in config.models:
             raise ConfigError(f"policy single:{model}: no such model ({', '.join(config.models)})")
@@ -162,33 +157,57 @@ class SinglePolicy(Policy):
         return Choice(model, (model,), {self.name: score}, (why,))
 
 
-class ComplexityPolicy(Policy):
+class _ThresholdPolicy(Policy):
+    """One score against one threshold, as RouteLLM's routers: role ``high`` from the threshold
+    on (the strong model), else role ``low``; the models with that role, in pool order."""
+
+    high: str
+    low: str
+    measure: str = "score"  # what the score is called in the reason
+
+    @abstractmethod
+    def threshold(self, options: RouteOptions) -> float:
+        """The score from which role ``high`` is taken."""
+
+    @abstractmethod
+    def basis(self, profile: TaskProfile) -> str:
+        """What the score was computed from, for the reason."""
+
+    def is_high(self, score: float, threshold: float, profile: TaskProfile) -> bool:
+        return score >= threshold
+
+    def decide(self, score: float, profile: TaskProfile, config: Config, options: RouteOptions,
+               pool: Sequence[str]) -> Choice:
+        threshold = self.threshold(options)
+        high = self.is_high(score, threshold, profile)
+        role = self.high if high else self.low
+        models, role_why = _prefer_role(pool, role, config)
+        why = (
+            f"{self.name}: {self.measure} {score:.2f} {'>=' if high else '<'} {threshold:.2f} "
+            f"({self.basis(profile)}) -> {role}; {role_why}"
+        )
+        return Choice(models[0], tuple(models), {self.name: score}, (why,))
+
+
+class ComplexityPolicy(_ThresholdPolicy):
     """Small model for simple/standard tasks, large model for complex ones."""
 
     name = "complexity"
+    high, low = "large", "small"
 
     def score(self, profile: TaskProfile, options: RouteOptions) -> float:
         return profile.score
 
-    def decide(
-        self,
-        score: float,
-        profile: TaskProfile,
-        config: Config,
-        options: RouteOptions,
-        pool: Sequence[str],
-    ) -> Choice:
-        threshold = options.complexity_threshold
-        if threshold is None:
-            threshold = options.thresholds.complex_min_score
-        large = score >= threshold or profile.tier == "complex"
-        role = "large" if large else "small"
-        models, role_why = _prefer_role(pool, role, config)
-        why = (
-            f"complexity: score {score:.2f} {'>=' if large else '<'} {threshold:.2f} "
-            f"(tier {profile.tier}) -> {role}; {role_why}"
-        )
-        return Choice(models[0], tuple(models), {self.name: score}, (why,))
+    def threshold(self, options: RouteOptions) -> float:
+        if options.complexity_threshold is None:
+            return options.thresholds.complex_min_score
+        return options.complexity_threshold
+
+    def basis(self, profile: TaskProfile) -> str:
+        return f"tier {profile.tier}"
+
+    def is_high(self, score: float, threshold: float, profile: TaskProfile) -> bool:
+        return score >= threshold or profile.tier == "complex"
 
 
 _TASK_TECHNICAL: dict[str, float] = {
@@ -217,30 +236,21 @@ def technical_score(profile: TaskProfile) -> float:
     return _CONTENT_WEIGHT * content + (1.0 - _CONTENT_WEIGHT) * task
 
 
-class ContentSplitPolicy(Policy):
+class ContentSplitPolicy(_ThresholdPolicy):
     """Code tasks to the model with role ``code``, prose tasks to role ``prose``."""
 
     name = "content-split"
+    high, low = "code", "prose"
+    measure = "technical score"
 
     def score(self, profile: TaskProfile, options: RouteOptions) -> float:
         return technical_score(profile)
 
-    def decide(
-        self,
-        score: float,
-        profile: TaskProfile,
-        config: Config,
-        options: RouteOptions,
-        pool: Sequence[str],
-    ) -> Choice:
-        threshold = options.content_split_threshold
-        role = "code" if score >= threshold else "prose"
-        models, role_why = _prefer_role(pool, role, config)
-        why = (
-            f"content-split: technical score {score:.2f} {'>=' if role == 'code' else '<'} "
-            f"{threshold:.2f} ({profile.kind}, {profile.task_type}) -> {role}; {role_why}"
-        )
-        return Choice(models[0], tuple(models), {self.name: score}, (why,))
+    def threshold(self, options: RouteOptions) -> float:
+        return options.content_split_threshold
+
+    def basis(self, profile: TaskProfile) -> str:
+        return f"{profile.kind}, {profile.task_type}"
 
 
 class CascadePolicy(Policy):
@@ -251,14 +261,8 @@ class CascadePolicy(Policy):
     def score(self, profile: TaskProfile, options: RouteOptions) -> float:
         return profile.score
 
-    def decide(
-        self,
-        score: float,
-        profile: TaskProfile,
-        config: Config,
-        options: RouteOptions,
-        pool: Sequence[str],
-    ) -> Choice:
+    def decide(self, score: float, profile: TaskProfile, config: Config, options: RouteOptions,
+               pool: Sequence[str]) -> Choice:
         small = _with_role(pool, "small", config)
         large = [m for m in _with_role(pool, "large", config) if m not in small[:1]]
         start = small[0] if small else pool[0]
@@ -275,7 +279,8 @@ class CascadePolicy(Policy):
 
 
 class CombinedPolicy(Policy):
-    """``a+b``: each part narrows the pool in turn; the last part's pick is the model."""
+    """``a+b``: each part narrows the pool in turn; the last part's pick is the model, and the
+    last part's score is the score."""
 
     def __init__(self, parts: Sequence[Policy]) -> None:
         if len(parts) < 2:
@@ -286,24 +291,9 @@ class CombinedPolicy(Policy):
     def score(self, profile: TaskProfile, options: RouteOptions) -> float:
         return self.parts[-1].score(profile, options)
 
-    def decide(
-        self,
-        score: float,
-        profile: TaskProfile,
-        config: Config,
-        options: RouteOptions,
-        pool: Sequence[str],
-    ) -> Choice:
-        return self.select(profile, config, options, pool)
-
-    def select(
-        self,
-        profile: TaskProfile,
-        config: Config,
-        options: RouteOptions,
-        pool: Sequence[str] | None = None,
-    ) -> Choice:
-        current: Sequence[str] | None = pool
+    def decide(self, score: float, profile: TaskProfile, config: Config, options: RouteOptions,
+               pool: Sequence[str]) -> Choice:
+        current = pool
         scores: dict[str, float] = {}
         reasons: list[str] = []
         choice: Choice | None = None
