@@ -21,12 +21,20 @@ statistics cached) next to ``complexity``.
 ``--model-runs N`` also times N real requests (``dispatch_unit`` on the embedded default model)
 for the same function, so the overhead can be set against the request it is recorded for.
 
+``--database URL`` runs the same on PostgreSQL (``postgresql://user@host:port/db``, the
+``postgres`` extra) instead of a SQLite file: in a schema of its own (``docroute_bench_PID``,
+dropped at the end), so the database is left as it was. The adaptive routing rows are left out
+there: ``route`` finds the log through the configuration, by file (routing reads cached
+statistics either way; ``recent_stats`` is what it reads).
+
     python benchmarks/bench_monitor.py [--runs 5000] [--threads 4] [--dir PATH] [--model-runs 3]
+                                       [--database postgresql://user@host:5432/db]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import platform
@@ -35,7 +43,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from _pester import DEFAULT_DATASET, load, percentile
@@ -118,6 +126,8 @@ def _reading(store: Store, unit: Unit, runs: int) -> None:
     for label, samples in (("compute_stats (all rows)", whole),
                            ("recent_stats (2000 newest)", window)):
         print(f"{label:<26} n={len(samples):6d}  p50 {percentile(samples, 0.5) / 1000:8.1f} ms")
+    if store.path is None:
+        return  # routing finds its log by file (see the docstring)
     config = default_config()
     config.routing.options["adaptive"] = {"db": str(store.path), "refresh_seconds": 3600}
     profile = profile_unit(unit)
@@ -136,6 +146,8 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path.cwd())
     ap.add_argument("--model-runs", type=int, default=0,
                     help="also time this many real requests on the embedded model")
+    ap.add_argument("--database", metavar="URL",
+                    help="a PostgreSQL URL to measure instead of a SQLite file")
     args = ap.parse_args()
     if args.runs < 1000:
         sys.exit("use at least 1000 runs")
@@ -150,12 +162,15 @@ def main() -> None:
     score, problems = quality_report(unit, doc)
     print(f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, "
           f"{os.cpu_count()} cpus, {platform.machine()}")
+    if args.database:
+        print(f"database: {Store(args.database).location} ({_server_version(args.database)})")
     print(f"input: Pester function {unit.name}: {unit.lines} lines; decision JSON "
           f"{len(decision.to_json())} bytes; quality {score:.2f} ({len(problems)} problems)")
     print(f"runs per path: {args.runs} (after 200 warm-up runs)\n")
 
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        store = Store(Path(tmp) / "bench.db")
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp, \
+            _log(args.database, Path(tmp)) as target:
+        store = Store(target)
         bare, writing = Recorder(None), Recorder(store)
         counting, full = Recorder(store, metrics=Metrics()), Recorder(store, metrics=Metrics())
         gc.collect()
@@ -177,11 +192,47 @@ def main() -> None:
         rows_stored = store.count()
         _reading(store, unit, args.runs)
         store.close()
-        size = sum(f.stat().st_size for f in Path(tmp).iterdir())
-        print(f"\n{rows_stored} rows stored; database + WAL {size / 1e6:.1f} MB "
-              f"({size / rows_stored:.0f} bytes per request)")
+        if store.path is not None:
+            size = sum(f.stat().st_size for f in Path(tmp).iterdir())
+            print(f"\n{rows_stored} rows stored; database + WAL {size / 1e6:.1f} MB "
+                  f"({size / rows_stored:.0f} bytes per request)")
     if args.model_runs:
         _with_model(unit, args.model_runs)
+
+
+@contextlib.contextmanager
+def _log(database: str | None, tmp: Path) -> Iterator[str | Path]:
+    """Where the log goes: a file in ``tmp``, or a new schema of ``database`` (dropped after)."""
+    if database is None:
+        yield tmp / "bench.db"
+        return
+    from sqlalchemy import create_engine
+
+    from docroute.monitor._sqlalchemy_log import database_url
+
+    url, schema = database_url(database), f"docroute_bench_{os.getpid()}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        engine.dispose()
+
+
+def _server_version(database: str) -> str:
+    from sqlalchemy import create_engine
+
+    from docroute.monitor._sqlalchemy_log import database_url
+
+    engine = create_engine(database_url(database))
+    with engine.connect() as conn:
+        version = str(conn.exec_driver_sql("SHOW server_version").scalar())
+    engine.dispose()
+    return f"PostgreSQL {version}"
 
 
 def _with_model(unit: Unit, runs: int) -> None:

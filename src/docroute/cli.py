@@ -63,6 +63,15 @@ def doc(
     restart: Annotated[bool, typer.Option(
         "--restart", help="Start over instead of resuming an interrupted run of this command.")]
     = False,
+    overview: Annotated[bool, typer.Option(
+        "--overview", help="Write a README-style overview of the folder from its units' docs "
+        "(OVERVIEW.md in it, or --out FILE).")] = False,
+    guides: Annotated[bool, typer.Option(
+        "--guides", help="Write PlatyPS help pages and an about_ topic for the PowerShell "
+        "module (into --out DIR, default MODULE/docs).")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="With --overview/--guides: replace files docroute did not write.")]
+    = False,
     config: ConfigOpt = None,
 ) -> None:
     """Document source files and folders: a diff by default, --write to edit files.
@@ -74,6 +83,13 @@ def doc(
     from ._report import print_diffs, print_summary, progress_run
     from .pipeline import DocOptions, Documenter
 
+    if overview or guides:
+        from ._prose_cli import ProseRun, prose_command
+
+        raise typer.Exit(prose_command(ProseRun(
+            paths, overview, guides, write=write, out=out, force=force, policy=policy,
+            exclude=tuple(exclude or ()), cache=cache, cache_db=cache_db, as_json=as_json),
+            _load(config)))
     if fmt not in ("inline", "markdown"):
         Console(stderr=True).print(f"[red]--format must be inline or markdown, not {fmt!r}[/red]")
         raise typer.Exit(2)

@@ -82,7 +82,9 @@ class MonitorConfig(_Strict):
     """The request log (``docroute stats``, the adaptive policy)."""
 
     enabled: bool = True
-    db: str | None = None  # default: <user data dir>/docroute/docroute.db
+    # a SQLite file, or a PostgreSQL URL (postgresql://user@host:5432/db; the postgres extra);
+    # default: <user data dir>/docroute/docroute.db
+    db: str | None = None
     store_inputs: bool = False  # keep each request's code in the log (off: only its hash)
 
 

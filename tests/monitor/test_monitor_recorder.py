@@ -17,8 +17,9 @@ from docroute.types import DocContent, Unit
 
 
 def test_a_first_try_answer_is_recorded_with_every_field(
-    store: Store, unit: Unit, config: Config
+    any_store: Store, unit: Unit, config: Config
 ) -> None:
+    store = any_store  # SQLite, then PostgreSQL
     call = dispatched(
         unit, config, [Attempt("small", "ok", n_ctx=1024, seconds=2.0)],
         prompt_tokens=400, completion_tokens=150, load_ms=500.0, ttft_ms=120.0, total_ms=2000.0,
@@ -86,8 +87,9 @@ def test_a_caller_supplied_quality_or_validation_wins(
 
 
 def test_a_failed_request_keeps_its_attempts_and_error_class(
-    store: Store, unit: Unit, config: Config
+    any_store: Store, unit: Unit, config: Config
 ) -> None:
+    store = any_store  # SQLite, then PostgreSQL
     attempts = [Attempt("small", "BackendTimeout", "timeout", 1024, 30.0),
                 Attempt("large", "BackendUnavailable", "connection refused", 4096, 0.01)]
     error = AllAttemptsFailed("Get-InventoryItem: every model failed", attempts)

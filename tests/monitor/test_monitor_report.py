@@ -1,12 +1,17 @@
-"""``docroute stats``: tables, JSON, --since, and a log that does not exist yet."""
+"""``docroute stats``: tables, JSON, --since, and a log that does not exist yet.
+
+The JSON test runs on a SQLite file and on PostgreSQL (``new_log``).
+"""
 
 from __future__ import annotations
 
 import io
 import json
+import sys
 import time
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from docroute.monitor import RequestRecord, Store
@@ -18,7 +23,7 @@ def console() -> tuple[Console, io.StringIO]:
     return Console(file=out, width=160, color_system=None), out
 
 
-def fill(path: Path) -> None:
+def fill(path: str | Path) -> None:
     now = time.time()
     with Store(path) as store:
         store.add_many([
@@ -33,12 +38,12 @@ def fill(path: Path) -> None:
         ])
 
 
-def test_json_has_both_groupings(tmp_path: Path) -> None:
-    fill(tmp_path / "d.db")
+def test_json_has_both_groupings(new_log: str | Path) -> None:
+    fill(new_log)
     out_console, out = console()
-    assert stats_command(tmp_path / "d.db", None, True, out_console) == 0
+    assert stats_command(new_log, None, True, out_console) == 0
     data = json.loads(out.getvalue())
-    assert data["requests"] == 2 and data["db"] == str(tmp_path / "d.db")
+    assert data["requests"] == 2 and data["db"] == Store(new_log).location
     models = {g["key"]: g for g in data["by_model"]}
     assert models["small"]["requests"] == 2 and models["small"]["fallback_rate"] == 0.5
     assert models["large"]["latency_p50_ms"] == 2000.0
@@ -78,3 +83,40 @@ def test_a_file_that_is_not_a_database_is_reported(tmp_path: Path) -> None:
     err_console, err = console()
     assert stats_command(tmp_path / "junk.db", None, True, out_console, err_console) == 1
     assert "cannot read" in err.getvalue()
+
+
+def test_a_url_is_shown_without_its_password(postgres_url: str) -> None:
+    fill(postgres_url)
+    secret = postgres_url.replace("postgres@", "postgres:s3cret@")  # trust auth ignores it
+    out_console, out = console()
+    assert stats_command(secret, None, False, out_console) == 0
+    assert out.getvalue().startswith("2 requests in postgresql+psycopg://postgres:***@")
+    assert "s3cret" not in out.getvalue()
+
+
+def test_an_unsupported_url_is_a_usage_error() -> None:
+    out_console, _ = console()
+    err_console, err = console()
+    assert stats_command("mysql://db.example/docroute", None, True, out_console, err_console) == 2
+    assert "unsupported database URL" in err.getvalue()
+
+
+def test_a_missing_postgres_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sqlalchemy", None)  # import fails: "not installed"
+    out_console, _ = console()
+    err_console, err = console()
+    assert stats_command("postgresql://db.example/docroute", None, True, out_console,
+                         err_console) == 2
+    assert "pip install 'docroute[postgres]'" in err.getvalue()
+
+
+def test_the_command_line_reads_a_postgresql_log(postgres_url: str) -> None:
+    """``docroute stats --db URL``: the option is a Path, which loses a slash of "://"."""
+    from typer.testing import CliRunner
+
+    from docroute.cli import app
+
+    fill(postgres_url)
+    result = CliRunner().invoke(app, ["stats", "--db", postgres_url, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["requests"] == 2

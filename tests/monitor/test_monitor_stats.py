@@ -1,4 +1,7 @@
-"""Aggregations: per model and per task type, --since, and the decayed recent window."""
+"""Aggregations: per model and per task type, --since, and the decayed recent window.
+
+The tests that read a log (``seeded``, ``any_store``) run on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,8 @@ def req(
 
 
 @pytest.fixture
-def seeded(store: Store) -> Store:
+def seeded(any_store: Store) -> Store:
+    store = any_store
     store.add_many([
         req(NOW - 50, [("small", "ok", 1.0)], quality=1.0, ttft=100.0, tps=50.0),
         req(NOW - 40, [("small", "ok", 2.0)], quality=0.7, ttft=300.0, tps=30.0),
@@ -84,8 +88,8 @@ def test_since_keeps_the_newer_requests(seeded: Store) -> None:
     assert report.to_dict()["since"] == datetime.fromtimestamp(NOW - 25).isoformat()
 
 
-def test_an_empty_log_has_empty_stats(store: Store) -> None:
-    report = compute_stats(store)
+def test_an_empty_log_has_empty_stats(any_store: Store) -> None:
+    report = compute_stats(any_store)
     assert report.requests == 0 and report.by_model == [] and report.by_task_type == []
     assert report.overall.latency_p50_ms is None and report.overall.success_rate == 0.0
 
@@ -112,7 +116,8 @@ def test_percentile_interpolates() -> None:
     assert percentile(list(map(float, range(101))), 0.95) == 95.0
 
 
-def test_recent_stats_weigh_new_requests_more(store: Store) -> None:
+def test_recent_stats_weigh_new_requests_more(any_store: Store) -> None:
+    store = any_store
     day = 86400.0
     # small failed often two days ago and works now; its decayed failure rate is low
     store.add_many(
@@ -130,7 +135,8 @@ def test_recent_stats_weigh_new_requests_more(store: Store) -> None:
     assert quality is not None and (quality.samples, quality.quality) == (10, pytest.approx(0.9))
 
 
-def test_recent_stats_keep_to_the_window_and_the_newest_requests(store: Store) -> None:
+def test_recent_stats_keep_to_the_window_and_the_newest_requests(any_store: Store) -> None:
+    store = any_store
     store.add_many(req(NOW - 100 * i, [("small", "ok", 1.0)]) for i in range(50))
     assert recent_stats(store, window_s=1000, max_requests=5000, half_life_s=3600,
                         now=NOW).requests == 11  # 0, 100, ..., 1000 seconds old

@@ -1,4 +1,8 @@
-"""The SQLite request log: migrations, WAL, round trips, privacy, concurrent writers."""
+"""The request log: migrations, WAL, round trips, privacy, concurrent writers.
+
+Tests that take ``any_store`` or ``new_log`` run twice: on a SQLite file and on the real
+PostgreSQL server the test session starts (``conftest.postgres``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from docroute.monitor import RequestRecord, Store, default_db_path, input_hash
-from docroute.monitor.store import MIGRATIONS, MIGRATIONS_TABLE, m001_requests
+from docroute.monitor._sqlite_log import _Migrating
+from docroute.monitor.store import MIGRATIONS, MIGRATIONS_TABLE, log_target, m001_requests
 
 
 def record(ts: float, **fields: object) -> RequestRecord:
@@ -33,7 +38,7 @@ def test_a_new_database_gets_every_migration_in_order_and_wal(tmp_path: Path) ->
 def test_an_old_database_is_upgraded_by_the_missing_migrations_only(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)  # a database written by a version that had migration 001 only
-    m001_requests(db)
+    m001_requests(_Migrating(db))
     db.execute(f"CREATE TABLE {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at REAL)")
     db.execute(f"INSERT INTO {MIGRATIONS_TABLE} VALUES ('001_requests', 1.0)")
     db.execute("INSERT INTO requests (ts, input_hash, outcome) VALUES (5.0, 'abc', 'ok')")
@@ -46,25 +51,29 @@ def test_an_old_database_is_upgraded_by_the_missing_migrations_only(tmp_path: Pa
         assert store.applied_migrations() == ["001_requests", "002_requests_indexes"]
 
 
-def test_a_record_round_trips_with_its_json_fields(store: Store) -> None:
+def test_a_record_round_trips_with_its_json_fields(any_store: Store) -> None:
     original = record(
-        100.0, task_type="function_reference", model="small", decision={"reasons": ["r1"]},
+        1_800_000_000.123456, task_type="function_reference", model="small",
+        decision={"reasons": ["r1"]},
         attempts=[{"model": "small", "outcome": "ok", "seconds": 0.5}],
-        validation=["no example"], quality=0.85, latency_ms=500.0, n_ctx=4096,
+        validation=["no example"], quality=0.85, latency_ms=500.0, n_ctx=4096, complexity=0.1,
     )
-    row_id = store.add(original)
+    row_id = any_store.add(original)
     assert row_id == original.id and row_id > 0
-    [back] = store.records()
-    assert back == original
+    [back] = any_store.records()
+    assert back == original  # a 64-bit float timestamp on both databases
+    assert any_store.add(record(2.0)) == row_id + 1
 
 
-def test_records_filter_by_time_and_order(store: Store) -> None:
-    store.add_many(record(ts) for ts in (10.0, 20.0, 30.0, 40.0))
-    assert [r.ts for r in store.records(since=20.0)] == [20.0, 30.0, 40.0]
-    assert [r.ts for r in store.records(since=20.0, until=40.0)] == [20.0, 30.0]
-    assert [r.ts for r in store.records(newest_first=True, limit=2)] == [40.0, 30.0]
+def test_records_filter_by_time_and_order(any_store: Store) -> None:
+    any_store.add_many(record(ts) for ts in (10.0, 20.0, 30.0, 40.0))
+    assert [r.ts for r in any_store.records(since=20.0)] == [20.0, 30.0, 40.0]
+    assert [r.ts for r in any_store.records(since=20.0, until=40.0)] == [20.0, 30.0]
+    assert [r.ts for r in any_store.records(newest_first=True, limit=2)] == [40.0, 30.0]
+    few = any_store.records(columns=["model"])
+    assert few[0].model is None and few[0].attempts == [] and few[0].id is not None
     with pytest.raises(ValueError, match="unknown columns"):
-        store.records(columns=["code"])
+        any_store.records(columns=["code"])
 
 
 def test_code_is_not_stored_unless_configured(tmp_path: Path) -> None:
@@ -94,7 +103,8 @@ def test_the_default_path_is_resolved_at_call_time(
     assert store.path.is_file()
 
 
-def test_threads_write_concurrently_without_losing_a_row(store: Store) -> None:
+def test_threads_write_concurrently_without_losing_a_row(any_store: Store) -> None:
+    store = any_store
     errors: list[BaseException] = []
 
     def write(worker: int) -> None:
@@ -114,22 +124,32 @@ def test_threads_write_concurrently_without_losing_a_row(store: Store) -> None:
     assert {r.model for r in store.records()} == {"m0", "m1", "m2", "m3"}
 
 
-def _write_from_process(path: str, worker: int, n: int) -> None:
-    with Store(path, busy_timeout_s=30.0) as store:
+def _write_from_process(target: str, worker: int, n: int) -> None:
+    with Store(target, busy_timeout_s=30.0) as store:
         for i in range(n):
             store.add(record(time.time(), model=f"p{worker}", input_name=str(i)))
 
 
-def test_processes_write_to_the_same_file(tmp_path: Path) -> None:
-    path = tmp_path / "shared.db"
+def test_processes_write_to_the_same_log(new_log: str | Path) -> None:
+    """Three processes open a new log at once: one migrates, none fails, no row is lost."""
+    target = str(new_log)
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_write_from_process, args=(str(path), w, 100)) for w in range(2)]
+    procs = [ctx.Process(target=_write_from_process, args=(target, w, 100)) for w in range(2)]
     for p in procs:
         p.start()
-    _write_from_process(str(path), 9, 100)  # and this process at the same time
+    _write_from_process(target, 9, 100)  # and this process at the same time
     for p in procs:
         p.join(60)
         assert p.exitcode == 0
-    with Store(path) as store:
+    with Store(target) as store:
         assert store.count() == 300
         assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
+
+
+def test_a_configured_log_is_a_file_or_a_url(tmp_path: Path) -> None:
+    url = "postgresql://team@db.example:5432/docroute"
+    assert log_target(url) == url
+    assert log_target(Path(url)) == url  # a Path-typed option lost a slash of "://"
+    assert log_target(str(tmp_path / "x.db")) == tmp_path / "x.db"
+    assert log_target("~/x.db") == Path.home() / "x.db"
+    assert log_target(None) == default_db_path()

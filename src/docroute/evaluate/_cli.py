@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import shlex
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -17,7 +19,22 @@ from .report import summarise, write_report
 from .runner import EvalRun, run_eval
 from .runner import Progress as RunProgress
 
-__all__ = ["default_cache", "eval_command"]
+__all__ = ["EVAL_EXTRA", "default_cache", "eval_command", "missing_eval_packages"]
+
+EVAL_EXTRA = "pip install 'docroute[eval]'"
+# module -> the package that provides it: ROUGE-L, BLEU (NLTK comes with rouge-score), the plots
+_EVAL_MODULES = (("rouge_score", "rouge-score"), ("nltk", "nltk"), ("matplotlib", "matplotlib"))
+
+
+def missing_eval_packages() -> list[str]:
+    """The packages of the ``eval`` extra that cannot be imported (an empty list: all there)."""
+    missing = []
+    for module, package in _EVAL_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(package)
+    return missing
 
 
 def default_cache(dataset: Path) -> Path:
@@ -59,8 +76,14 @@ def eval_command(
 
     ``cache`` is the SQLite file of cached generations and results (default: one per dataset
     in the user's cache folder, see ``default_cache``); running again resumes. Returns the
-    exit code: 0 when the report was written, 2 on a usage, configuration or dataset error.
+    exit code: 0 when the report was written, 2 on a usage, configuration or dataset error, or
+    when the ``eval`` extra is missing (checked first, before any model runs).
     """
+    missing = missing_eval_packages()
+    if missing:
+        console.print(f"[red]error:[/red] docroute eval needs {', '.join(missing)} (scores and "
+                      f"plots): {escape(EVAL_EXTRA)}", highlight=False)
+        return 2
     try:
         cfg = config or load_config()
         units = sample(load_dataset(dataset), limit, seed)

@@ -1,6 +1,8 @@
-"""Monitoring: every request in a SQLite log, ``docroute stats``, Prometheus metrics.
+"""Monitoring: every request in a log, ``docroute stats``, Prometheus metrics.
 
-- ``store``: the log (``Store``, ``RequestRecord``), WAL mode, numbered migrations;
+- ``store``: the log (``Store``, ``RequestRecord``): a SQLite file (WAL mode) by default, or a
+  PostgreSQL database for a team (a ``postgresql://`` URL; the ``postgres`` extra); the same
+  numbered migrations (``_schema``) make the schema of both;
 - ``recorder``: ``Recorder.record_dispatch`` / ``record_error``, the hook the pipeline calls;
 - ``quality``: a cheap online quality score from the cascade checks;
 - ``stats``: aggregations per model and per task type, and the adaptive policy's decayed window;
@@ -15,7 +17,7 @@ from __future__ import annotations
 from .quality import quality_report, quality_score
 from .recorder import Recorder
 from .stats import RecentStats, StatsReport, compute_stats, parse_since, recent_stats
-from .store import RequestRecord, Store, default_db_path, input_hash
+from .store import RequestRecord, Store, StoreError, default_db_path, input_hash
 
 __all__ = [
     "RecentStats",
@@ -23,6 +25,7 @@ __all__ = [
     "RequestRecord",
     "StatsReport",
     "Store",
+    "StoreError",
     "compute_stats",
     "default_db_path",
     "input_hash",

@@ -8,7 +8,8 @@ request that failed (``AllAttemptsFailed`` carries its attempts).
 
 Outcome: ``ok`` when the first model answered, ``fallback`` when another model answered after
 one failed or was escalated (``fallback_from`` names it), else the error's class name. A failing
-database never fails a request: the recorder logs a warning and goes on.
+database (SQLite or PostgreSQL: ``StoreError`` is a ``sqlite3.Error``) never fails a request:
+the recorder logs a warning and goes on.
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ class Recorder:
                 level = logging.DEBUG if self._warned.is_set() else logging.WARNING
                 self._warned.set()
                 _log.log(level, "monitoring: cannot record the request in %s: %s",
-                         self.store.path, exc)
+                         self.store.location, exc)
         if self.metrics is not None:
             self.metrics.observe(record)
         return record

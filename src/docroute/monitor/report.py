@@ -1,7 +1,8 @@
 """``docroute stats``: the request log per model and per task type, as rich tables or JSON.
 
 ``stats_command(db_path, since, as_json, console)`` is the whole command; ``cli.py`` only parses
-the options. A database that does not exist yet is reported as empty and is not created.
+the options. A SQLite file that does not exist yet is reported as empty and is not created; a
+PostgreSQL URL is opened (its tables are made if missing, like any writer would).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import sqlite3
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from .._exceptions import ConfigError
 from .stats import GroupStats, StatsReport, compute_stats, parse_since, summarize
-from .store import Store, default_db_path
+from .store import Store, log_target
 
 __all__ = ["render_json", "render_tables", "stats_command"]
 
@@ -51,7 +54,7 @@ def _table(title: str, key: str, count: str, groups: list[GroupStats],
     return table
 
 
-def render_tables(report: StatsReport, console: Console, db: Path | None = None) -> None:
+def render_tables(report: StatsReport, console: Console, db: str | Path | None = None) -> None:
     """Print ``report`` as two tables: per model (calls) and per task type (requests)."""
     period = report.to_dict()
     where = f" in {db}" if db else ""
@@ -66,7 +69,7 @@ def render_tables(report: StatsReport, console: Console, db: Path | None = None)
                          report.by_task_type, report.overall))
 
 
-def render_json(report: StatsReport, db: Path | None = None) -> str:
+def render_json(report: StatsReport, db: str | Path | None = None) -> str:
     return json.dumps({"db": str(db) if db else None, **report.to_dict()}, indent=2)
 
 
@@ -77,10 +80,12 @@ def stats_command(
     console: Console,
     err: Console | None = None,
 ) -> int:
-    """Run ``docroute stats``; the exit code (0 ok, 1 unreadable database, 2 bad ``--since``).
+    """Run ``docroute stats``; the exit code (0 ok, 1 unreadable database, 2 bad ``--since``,
+    an unsupported URL or the postgres extra missing).
 
     Args:
-        db_path: the database (None: the default in the user's data directory).
+        db_path: a SQLite file or a PostgreSQL URL (None: the default file in the user's data
+            directory).
         since: ``1h``, ``30m``, ``7d``, ``2026-11-01``... (None: everything).
         as_json: print one JSON object instead of tables.
         console: where the report goes; ``err``: where errors go (default: stderr).
@@ -91,18 +96,23 @@ def stats_command(
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
         return 2
-    path = Path(db_path).expanduser() if db_path is not None else default_db_path()
-    if path.exists():
-        try:
-            with Store(path) as store:
-                report = compute_stats(store, since_ts)
-        except sqlite3.Error as exc:
-            err.print(f"[red]cannot read {path}:[/red] {exc}")
-            return 1
-    else:
+    target = log_target(db_path)
+    where: str | Path = target
+    if isinstance(target, Path) and not target.exists():
         report = summarize([], since_ts)
-    if as_json:
-        console.out(render_json(report, path), highlight=False)
     else:
-        render_tables(report, console, path)
+        try:
+            with Store(target) as store:
+                where = store.location  # a URL's password hidden
+                report = compute_stats(store, since_ts)
+        except ConfigError as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")  # "docroute[postgres]" stays
+            return 2
+        except sqlite3.Error as exc:  # PostgreSQL's errors too (StoreError)
+            err.print(f"[red]cannot read {escape(str(where))}:[/red] {escape(str(exc))}")
+            return 1
+    if as_json:
+        console.out(render_json(report, where), highlight=False)
+    else:
+        render_tables(report, console, where)
     return 0

@@ -23,7 +23,14 @@ from .._exceptions import InputError
 from ..schema import doc_schema
 from ..types import Param, Unit
 
-__all__ = ["PROMPT_VERSION", "build_messages", "prompt_version", "template_name"]
+__all__ = [
+    "PROMPT_VERSION",
+    "PROSE_TASKS",
+    "build_messages",
+    "build_prose_messages",
+    "prompt_version",
+    "template_name",
+]
 
 # Families whose chat format has no system role: the system text goes into the user message.
 _NO_SYSTEM_ROLE = frozenset({"gemma"})
@@ -85,9 +92,10 @@ def _template(name: str) -> tuple[Template, Template]:
 
 @cache
 def prompt_version() -> str:
-    """A short hash of every template and of the wording built here."""
+    """A short hash of every unit template and of the wording built here (the prose tasks'
+    templates are left out: they do not change what a unit is asked)."""
     digest = hashlib.sha256()
-    for name in sorted(_template_names()):
+    for name in sorted(_template_names() - set(PROSE_TASKS.values())):
         digest.update(name.encode())
         digest.update(files(__name__).joinpath("templates", name).read_bytes())
     digest.update(json.dumps([_FIELD_HINTS, _RETURNS_POWERSHELL, _TEXT_RULE]).encode())
@@ -169,6 +177,30 @@ def build_messages(unit: Unit, family: str, context: str = "") -> list[dict[str,
         "context": context_block,
         "fields": _fields(unit),
     }
+    system_text = system.substitute(values)
+    user_text = user.substitute(values)
+    if family in _NO_SYSTEM_ROLE:
+        return [{"role": "user", "content": f"{system_text}\n\n{user_text}"}]
+    return [{"role": "system", "content": system_text}, {"role": "user", "content": user_text}]
+
+
+# Prose tasks (the design note's "general documentation"): task name -> template. Their answers
+# are JSON objects of plain-text fields; the facts around them come from the parser.
+PROSE_TASKS: dict[str, str] = {
+    "overview": "overview_project.txt",  # a project/module overview from its units' docs
+    "overview_part": "overview_part.txt",  # one part (a file, or a slice of one) summarised
+    "about_topic": "about_powershell.txt",  # the about_<Module> topic of a PowerShell module
+}
+
+
+def build_prose_messages(task: str, values: dict[str, str], family: str) -> list[dict[str, str]]:
+    """Chat messages for the prose ``task`` (a key of ``PROSE_TASKS``), its template filled
+    with ``values``; ``family`` adapts them to the model's chat format like ``build_messages``.
+
+    Raises:
+        KeyError: an unknown task, or a value the template needs is missing.
+    """
+    system, user = _template(PROSE_TASKS[task])
     system_text = system.substitute(values)
     user_text = user.substitute(values)
     if family in _NO_SYSTEM_ROLE:

@@ -1,0 +1,112 @@
+"""``docroute doc --overview`` and ``docroute doc --guides``: the prose tasks on the command line.
+
+Like the rest of ``docroute doc`` a run is a dry run unless told to write: the page (or the
+pages) go to standard output; ``--write`` or ``--out`` writes them (atomically; a file docroute
+did not write is only replaced with ``--force``). Returns the exit code: 0, 1 when a model
+request failed (the facts are still written), 2 on usage errors or a refused write.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from ._exceptions import DocrouteError
+from .config import Config
+from .overview import ModelCall
+
+__all__ = ["ProseRun", "prose_command"]
+
+
+@dataclass
+class ProseRun:
+    """The options of ``docroute doc`` that the prose tasks use."""
+
+    paths: list[Path]
+    overview: bool
+    guides: bool
+    write: bool = False
+    out: Path | None = None
+    force: bool = False
+    policy: str | None = None
+    exclude: tuple[str, ...] = ()
+    cache: bool = True
+    cache_db: Path | None = None
+    as_json: bool = False
+
+
+def prose_command(run: ProseRun, config: Config) -> int:
+    """Run ``--overview`` or ``--guides`` (see the module docstring)."""
+    err = Console(stderr=True)
+    if run.overview == run.guides or len(run.paths) != 1:
+        err.print("[red]--overview and --guides each take one folder (or file), and not "
+                  "together[/red]")
+        return 2
+    path = run.paths[0]
+    if not path.exists():
+        err.print(f"[red]not found:[/red] {path}")
+        return 2
+    try:
+        if run.overview:
+            return _overview(run, path, config, err)
+        return _guides(run, path, config, err)
+    except DocrouteError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return 2
+
+
+def _report_calls(calls: list[ModelCall], err: Console, as_json: bool) -> None:
+    for call in calls:
+        if as_json:
+            sys.stdout.write(json.dumps({"task": call.task, "name": call.name,
+                                         "model": call.model, "attempts": call.attempts,
+                                         "error": call.error or None}) + "\n")
+        elif call.error:
+            err.print(f"[red]failed:[/red] {call.task} {call.name}: {call.error}")
+        else:
+            err.print(f"{call.task} {call.name}: {call.model}")
+
+
+def _overview(run: ProseRun, path: Path, config: Config, err: Console) -> int:
+    from .overview import OverviewOptions, build_overview, overview_target, write_overview
+
+    options = OverviewOptions(policy=run.policy, exclude=run.exclude, cache_db=run.cache_db,
+                              use_cache=run.cache)
+    result = build_overview(path, config, options=options)
+    target = overview_target(path, run.out)
+    _report_calls(result.calls, err, run.as_json)
+    if run.write or run.out is not None:
+        written = write_overview(target, result.text, force=run.force)
+        err.print(f"{target}: {'written' if written else 'unchanged'}")
+    elif not run.as_json:
+        sys.stdout.write(result.text)
+        err.print(f"dry run: --write to write {target}")
+    err.print(f"overview of {result.files} files, {result.units} units ({result.documented} "
+              f"documented), {result.rounds} summarising rounds")
+    return 1 if result.failed else 0
+
+
+def _guides(run: ProseRun, path: Path, config: Config, err: Console) -> int:
+    from .guides import GuideOptions, build_guides, summary_line, write_guides
+
+    options = GuideOptions(policy=run.policy, exclude=run.exclude, cache_db=run.cache_db,
+                           use_cache=run.cache)
+    guides = build_guides(path, config, options=options)
+    _report_calls(guides.calls, err, run.as_json)
+    for problem in guides.problems:
+        err.print(f"[yellow]note:[/yellow] {problem}")
+    out = run.out or (path if path.is_dir() else path.parent) / "docs"
+    if run.write or run.out is not None:
+        changed = write_guides(guides, out, force=run.force)
+        err.print(f"{out}: {len(changed)} pages written, "
+                  f"{len(guides.pages) - len(changed)} unchanged")
+    elif not run.as_json:
+        for name, text in guides.pages.items():
+            sys.stdout.write(f"<!-- {out / name} -->\n{text}\n")
+        err.print(f"dry run: --write to write the pages into {out}")
+    err.print(summary_line(guides))
+    return 1 if guides.failed else 0

@@ -1,0 +1,304 @@
+"""``docroute doc --guides``: PlatyPS user guides for a PowerShell module.
+
+One PlatyPS Markdown page per exported command (``render.platyps``) and one
+``about_<Module>.md`` topic:
+
+* the structure of each page (syntax per parameter set, parameter metadata, types, inputs and
+  outputs) comes from the parser (``analyze.psparams``, ``Unit``);
+* its texts come from the command's comment-based help where it has one, else from
+  docroute's unit cache (an earlier ``docroute doc`` run), else, unless switched off, from a
+  model through the normal unit routing (``Documenter.generate``: a ``function_reference``
+  task, fallbacks, tidying);
+* the about topic's short and long descriptions are a ``user_guide`` prose task
+  (``docroute.prose``): content-split sends it to the model with role ``prose``. The command
+  list, examples, see-also and keywords around them come from the pages.
+
+Exported commands: ``FunctionsToExport`` of the module manifest, else
+``Export-ModuleMember -Function``, else every top-level function (as PowerShell does for a
+``.psm1``), leaving out files under ``Private/`` or ``Internal/`` folders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._exceptions import DocrouteError, InputError
+from ._results import PreparedFile
+from ._unitdocs import UnitDoc, read_tree, unit_docs
+from .analyze.psparams import CommandInfo, commands_info, exported_names, is_exported
+from .config import Config
+from .overview import ModelCall, Overview, OverviewOptions, _Writer
+from .pool import ModelPool
+from .prose import ProseRequest, dispatch_prose, input_budget
+from .render.platyps import (
+    GENERATOR,
+    GENERATOR_KEY,
+    AboutTopic,
+    CommandHelp,
+    render_about,
+    render_command,
+    type_name,
+)
+from .render.powershell import _param_fallback
+from .render.pshelp import help_sections
+from .types import DocContent, Unit
+from .write import atomic_write
+
+__all__ = ["ABOUT_MARKER", "GuideOptions", "Guides", "build_guides", "module_name",
+           "summary_line", "write_guides"]
+
+ABOUT_MARKER = "<!-- docroute:about -->"
+_ABOUT_FIELDS = {
+    "short": ("what the module is for, one sentence", 200),
+    # llama.cpp's grammar rejects much longer bounded repetitions
+    "long": ("what the module does and how its commands work together, two or three "
+             "sentences", 700),
+}
+
+
+@dataclass
+class GuideOptions:
+    """What a guides run does."""
+
+    policy: str | None = None
+    exclude: tuple[str, ...] = ()
+    cache_db: Path | None = None
+    use_cache: bool = True
+    generate: bool = True  # ask a model for commands that have no help and no cache entry
+    online: str = ""  # base URL for ``online version`` (the page name is appended)
+
+
+@dataclass
+class Guides:
+    """The pages of a module's guides (file name -> Markdown) and how they were made."""
+
+    module: str
+    pages: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # command -> help/cache/model/none
+    calls: list[ModelCall] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(c.error for c in self.calls)
+
+
+def module_name(path: Path, prepared: Sequence[PreparedFile]) -> str:
+    """The module's name: a file's stem, else the folder's manifest or only ``.psm1``, else
+    the folder's name."""
+    if path.is_file():
+        return path.stem
+    for pattern in ("*.psd1", "*.psm1"):
+        found = sorted(path.glob(pattern))
+        if len(found) == 1:
+            return found[0].stem
+    return path.resolve().name
+
+
+def _help_from_block(help_: CommandHelp, block: str) -> bool:
+    sections = help_sections(block)
+    if not sections:
+        return False
+    for s in sections:
+        text = s.text.strip()
+        if s.keyword == "SYNOPSIS":
+            help_.synopsis = text
+        elif s.keyword == "DESCRIPTION":
+            help_.description = text
+        elif s.keyword == "PARAMETER" and s.argument:
+            help_.parameters.setdefault(s.argument, text)
+        elif s.keyword == "EXAMPLE" and text:
+            code, _, remarks = text.partition("\n\n")
+            help_.examples.append((code, remarks))
+        elif s.keyword in ("INPUTS", "OUTPUTS") and text:
+            first, _, rest = text.partition("\n")
+            target = help_.inputs if s.keyword == "INPUTS" else help_.outputs
+            target.append((first.strip(), rest.strip()))
+        elif s.keyword == "NOTES":
+            help_.notes = text
+        elif s.keyword == "LINK" and text:
+            help_.links.append(text.splitlines()[0].strip())
+    return True
+
+
+def _help_from_doc(help_: CommandHelp, unit: Unit, doc: DocContent) -> None:
+    help_.synopsis, help_.description = doc.synopsis, doc.description
+    help_.parameters = dict(doc.parameters)
+    help_.examples = [(e.code, e.description) for e in doc.examples]
+    help_.inputs = [(type_name(t), doc.inputs) for t in unit.inputs]
+    help_.outputs = [(o, doc.returns) for o in unit.outputs]
+    if not help_.outputs and doc.returns:
+        help_.outputs = [("System.Object", doc.returns)]
+    help_.notes = doc.notes
+
+
+def _facts_io(help_: CommandHelp, unit: Unit) -> None:
+    """Parameter texts, inputs and outputs the help does not give, from the parser (as the
+    comment-based help renderer writes them)."""
+    for param in unit.params:
+        if not help_.parameter_text(param.name):
+            help_.parameters[param.name] = _param_fallback(param)
+    if not help_.inputs:
+        help_.inputs = [(type_name(t), "") for t in unit.inputs]
+    if not help_.outputs:
+        help_.outputs = [(o, "") for o in unit.outputs]
+
+
+class _Builder:
+    def __init__(self, config: Config, pool: ModelPool, options: GuideOptions,
+                 result: Guides) -> None:
+        self.config, self.pool, self.options, self.result = config, pool, options, result
+
+    def command(self, item: UnitDoc, info: CommandInfo) -> CommandHelp:
+        unit = item.unit
+        help_ = CommandHelp(info, self.result.module, source="none")
+        if self.options.online:
+            help_.online = self.options.online.rstrip("/") + f"/{unit.name}.md"
+        if unit.existing_doc and _help_from_block(help_, unit.existing_doc):
+            help_.source = "help"
+        elif item.doc is not None:
+            _help_from_doc(help_, unit, item.doc)
+            help_.source = "cache"
+        elif self.options.generate:
+            doc = self._generate(unit)
+            if doc is not None:
+                _help_from_doc(help_, unit, doc)
+                help_.source = "model"
+        _facts_io(help_, unit)
+        self.result.sources[unit.name] = help_.source
+        return help_
+
+    def _generate(self, unit: Unit) -> DocContent | None:
+        from .pipeline import DocOptions, Documenter
+
+        documenter = Documenter(self.config, DocOptions(policy=self.options.policy),
+                                pool=self.pool)
+        got = documenter.generate(unit, "")
+        if got.call is None or got.doc is None:
+            attempts = [a.to_dict() for a in getattr(got.error, "attempts", [])]
+            self.result.calls.append(ModelCall("command help", unit.name, None, attempts,
+                                               str(got.error)))
+            return None
+        self.result.calls.append(ModelCall("command help", unit.name, got.call.model,
+                                           [a.to_dict() for a in got.call.attempts]))
+        return got.doc
+
+    def about(self, helps: list[CommandHelp]) -> str:
+        module = self.result.module
+        commands = [(h.info.name, h.synopsis) for h in helps]
+        lines = [f"- {name}: {text or '(no synopsis)'}" for name, text in commands]
+        writer = _Writer(module, self.config, self.pool,
+                         OverviewOptions(policy=self.options.policy), Overview(Path(module)))
+        request = ProseRequest("about_topic", "user_guide", module, {"material": ""},
+                               dict(_ABOUT_FIELDS))
+        fields: dict[str, str] | None = None
+        try:
+            budget = input_budget(request, self.config, self.pool, self.options.policy)
+            request.values["material"] = "\n".join(writer.fit(lines, module, budget))
+            answer = dispatch_prose(request, self.config, self.pool, self.options.policy)
+            fields = answer.fields
+            self.result.calls.append(ModelCall("about topic", module, answer.model,
+                                               [a.to_dict() for a in answer.attempts]))
+        except DocrouteError as exc:
+            attempts = [a.to_dict() for a in getattr(exc, "attempts", [])]
+            self.result.calls.append(ModelCall("about topic", module, None, attempts, str(exc)))
+        self.result.calls[:0] = writer.result.calls  # summaries made to fit, if any
+        examples = [h.examples[0] for h in helps if h.examples][:3]
+        topic = AboutTopic(
+            module, fields["short"] if fields else "", fields["long"] if fields else "",
+            commands, examples, keywords=[module, *sorted({n.split("-")[-1] for n, _ in
+                                                           commands})])
+        return render_about(topic) + "\n" + ABOUT_MARKER + "\n"
+
+
+def build_guides(path: Path, config: Config, pool: ModelPool | None = None,
+                 options: GuideOptions | None = None) -> Guides:
+    """The PlatyPS pages for the PowerShell module at ``path`` (a folder or a file); nothing
+    is written. Raises ``InputError`` when it has no exported command."""
+    options = options or GuideOptions()
+    pool = pool or ModelPool(config)
+    prepared = [p for p in read_tree([path], config, options.exclude)
+                if p.cand.language == "powershell"]
+    result = Guides(module_name(path, prepared))
+    result.problems += [f"{p.cand.path}: {p.error or p.skip}" for p in prepared
+                        if p.error or p.skip]
+    docs = unit_docs(prepared, config, policy=options.policy, cache_db=options.cache_db,
+                     use_cache=options.use_cache)
+    builder = _Builder(config, pool, options, result)
+    helps: list[CommandHelp] = []
+    seen: set[str] = set()
+    for index, prep in enumerate(prepared):
+        if prep.text is None or not prep.units:
+            continue
+        exported = exported_names(prep.text, prep.cand.path)
+        infos = commands_info(prep.text, prep.cand.path)
+        for item in (d for d in docs if d.file == index):
+            unit = item.unit
+            if (unit.kind != "function" or unit.parent is not None
+                    or not is_exported(unit.name, exported, prep.cand.path)):
+                continue
+            if unit.name.lower() in seen:
+                result.problems.append(f"{prep.cand.path}:{unit.start_line}: {unit.name} is "
+                                       "defined twice; the first definition is documented")
+                continue
+            seen.add(unit.name.lower())
+            helps.append(builder.command(item, infos[unit.start_line]))
+    if not helps:
+        raise InputError(f"{path}: no exported PowerShell command to document")
+    helps.sort(key=lambda h: h.info.name.lower())
+    for h in helps:
+        result.pages[f"{h.info.name}.md"] = render_command(h)
+    result.pages[f"about_{result.module}.md"] = builder.about(helps)
+    return result
+
+
+def _ours(text: str) -> bool:
+    head = text.split("\n---", 1)[0]
+    return f"\n{GENERATOR_KEY}: {GENERATOR}" in head or text.rstrip().endswith(ABOUT_MARKER)
+
+
+def write_guides(guides: Guides, out_dir: Path, *, force: bool = False) -> list[Path]:
+    """Write the pages into ``out_dir`` atomically; returns the files that changed.
+
+    Raises:
+        InputError: a page exists that docroute did not write (before anything is written;
+            use ``force``).
+    """
+    foreign = []
+    for name in guides.pages:
+        target = out_dir / name
+        try:
+            old = target.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError):
+            old = ""
+        if not force and not _ours(old):
+            foreign.append(str(target))
+    if foreign:
+        raise InputError("not written by docroute (use --force to replace): "
+                         + ", ".join(foreign))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    changed = []
+    for name, text in guides.pages.items():
+        target = out_dir / name
+        try:
+            if target.read_text(encoding="utf-8") == text:
+                continue
+        except (OSError, UnicodeDecodeError):
+            pass
+        atomic_write(target, text)
+        changed.append(target)
+    return changed
+
+
+def summary_line(guides: Guides) -> str:
+    """What the guides were made of: pages, and where the command texts came from."""
+    counts: dict[str, int] = {}
+    for source in guides.sources.values():
+        counts[source] = counts.get(source, 0) + 1
+    parts = ", ".join(f"{n} from {s}" for s, n in sorted(counts.items()))
+    return f"{len(guides.pages)} pages for module {guides.module} ({parts})"
+

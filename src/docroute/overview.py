@@ -1,0 +1,360 @@
+"""``docroute doc --overview``: a README-style overview of a folder, written through routing.
+
+The page has two kinds of content:
+
+* **facts**, from the parser: the file list, each file's language and units, the entry points
+  (exported PowerShell commands, scripts, ``main`` functions, ``__main__`` modules) with their
+  parameters, and each unit's one-line summary from the documentation in the code (or
+  docroute's unit cache, see ``_unitdocs``). These are right whatever model runs;
+* **prose**, from a model: the purpose of the project and how its parts fit together. The
+  request is a ``project_overview`` task of kind ``prose`` (``docroute.prose``), so the router
+  treats it like any task: ``content-split`` sends it to the model with role ``prose``.
+
+Sizing: the model reads one line per file and unit. When that material does not fit the largest
+window of the routed chain (``prose.input_budget``), each file is summarised first (a file too
+large for one prompt is summarised in slices, then the slices' summaries combined), then the
+summaries are combined, as many rounds as it takes. Nothing is cut: a single line that fits no
+window is an error. The page is written atomically, and a file docroute did not write is never
+replaced without ``force``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._callgraph import existing_summary
+from ._exceptions import DocrouteError, InputError
+from ._results import PreparedFile
+from ._unitdocs import UnitDoc, read_tree, unit_docs
+from .analyze.psparams import exported_names, is_exported
+from .config import Config
+from .pool import ModelPool
+from .prose import ProseAnswer, ProseRequest, dispatch_prose, input_budget
+from .render.markdown import _cell, _code_span
+from .types import Unit
+from .write import atomic_write
+
+__all__ = ["MARKER", "Overview", "OverviewOptions", "build_overview", "write_overview"]
+
+MARKER = "<!-- docroute:overview -->"  # marks a page docroute wrote (and may replace)
+DEFAULT_NAME = "OVERVIEW.md"
+_ENTRY_MAIN = frozenset({"main", "cli", "run"})
+_OVERVIEW_FIELDS = {
+    "purpose": ("what the project is for and who would use it, two or three sentences", 700),
+    "structure": ("how its files work together, two or three sentences", 700),
+}
+_PART_FIELDS = {"summary": ("what this part does, one or two sentences", 300)}
+
+
+@dataclass
+class OverviewOptions:
+    """What an overview run does."""
+
+    policy: str | None = None
+    exclude: tuple[str, ...] = ()
+    cache_db: Path | None = None
+    use_cache: bool = True
+    budget: int | None = None  # material tokens per prompt; None: what the routed chain holds
+
+
+@dataclass
+class ModelCall:
+    """One prose request of the run: what it was about and which model wrote it."""
+
+    task: str
+    name: str
+    model: str | None
+    attempts: list[dict[str, object]]
+    error: str = ""
+
+
+@dataclass
+class Overview:
+    """The overview page and how it was made."""
+
+    root: Path
+    text: str = ""
+    files: int = 0
+    units: int = 0
+    documented: int = 0  # units with documentation (in the code or the cache)
+    rounds: int = 0  # summarising rounds before the final prompt (0: everything fit)
+    calls: list[ModelCall] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # files not read, prose not written
+
+    @property
+    def failed(self) -> bool:
+        return any(c.error for c in self.calls)
+
+
+# --- facts ------------------------------------------------------------------------------------
+
+
+def signature(unit: Unit) -> str:
+    """``unit``'s name and parameters as the parser read them (no model involved)."""
+    if unit.language in ("powershell", "bash"):
+        params = " ".join(f"-{p.name}" if unit.language == "powershell" else f"<{p.name}>"
+                          for p in unit.params)
+        return f"{unit.name} {params}".strip()
+    if unit.kind in ("module", "class"):
+        return unit.name
+    names = [p.name for p in unit.params if p.name not in ("self", "cls")]
+    return f"{unit.name}({', '.join(names)})"
+
+
+def is_entry_point(unit: Unit, prep: PreparedFile, exported: set[str] | None = None) -> bool:
+    """Commands a user runs: exported PowerShell commands (``exported``: the names the module
+    exports, see ``analyze.psparams.is_exported``), scripts, ``main`` functions, and Python
+    modules with a ``__main__`` guard (or named ``__main__``)."""
+    if unit.kind == "script":
+        return True
+    if unit.language == "powershell" and unit.kind == "function" and unit.parent is None:
+        return is_exported(unit.name, exported, prep.cand.path)
+    if unit.language == "python" and unit.kind == "module":
+        text = prep.text or ""
+        return prep.cand.path.stem == "__main__" or "if __name__ ==" in text
+    return unit.kind == "function" and unit.parent is None and unit.name.lower() in _ENTRY_MAIN
+
+
+@dataclass
+class _FileFacts:
+    prep: PreparedFile
+    rel: str
+    docs: list[UnitDoc]
+    summary: str = ""  # from the documentation of the file's module/script unit
+    model_summary: str = ""  # written by a model when the material had to be summarised
+
+    def lines(self) -> list[str]:
+        """The material the model reads about this file: one line per unit."""
+        out = []
+        for d in self.docs:
+            text = d.summary or "(no documentation)"
+            out.append(f"- {d.unit.kind} {signature(d.unit)}: {text}")
+        return out
+
+    def entry_points(self) -> list[UnitDoc]:
+        exported = None
+        if self.prep.cand.language == "powershell":
+            exported = exported_names(self.prep.text or "", self.prep.cand.path)
+        return [d for d in self.docs if is_entry_point(d.unit, self.prep, exported)]
+
+    def header(self) -> str:
+        lang = self.prep.cand.language or "?"
+        return f"File {self.rel} ({lang})" + (f": {self.summary}" if self.summary else "")
+
+
+def _facts(root: Path, prepared: Sequence[PreparedFile], docs: Sequence[UnitDoc]
+           ) -> list[_FileFacts]:
+    by_file: dict[int, list[UnitDoc]] = {}
+    for d in docs:
+        by_file.setdefault(d.file, []).append(d)
+    out = []
+    for index, prep in enumerate(prepared):
+        if prep.text is None or not prep.units:
+            continue
+        rel = os.path.relpath(prep.cand.path, root) if root.is_dir() else prep.cand.path.name
+        items = sorted(by_file.get(index, []), key=lambda d: d.unit.start_line)
+        facts = _FileFacts(prep, Path(rel).as_posix(), items)
+        top = [d for d in items if d.unit.kind in ("module", "script")]
+        facts.summary = top[0].summary if top else ""
+        out.append(facts)
+    return out
+
+
+# --- prose, sized to the window ------------------------------------------------------------------
+
+
+class _Writer:
+    """Runs the prose requests of one overview, splitting material that does not fit."""
+
+    def __init__(self, project: str, config: Config, pool: ModelPool, options: OverviewOptions,
+                 result: Overview) -> None:
+        self.project, self.config, self.pool = project, config, pool
+        self.options, self.result = options, result
+
+    def request(self, task: str, name: str, material: str) -> ProseRequest:
+        if task == "overview":
+            return ProseRequest("overview", "project_overview", name,
+                                {"material": material}, dict(_OVERVIEW_FIELDS))
+        return ProseRequest("overview_part", "project_overview", name,
+                            {"material": material, "project": self.project}, dict(_PART_FIELDS))
+
+    def budget(self, task: str) -> int:
+        if self.options.budget is not None:
+            return self.options.budget
+        return input_budget(self.request(task, self.project, ""), self.config, self.pool,
+                            self.options.policy)
+
+    def ask(self, task: str, name: str, material: str) -> dict[str, str] | None:
+        request = self.request(task, name, material)
+        try:
+            answer: ProseAnswer = dispatch_prose(request, self.config, self.pool,
+                                                 self.options.policy)
+        except DocrouteError as exc:
+            attempts = [a.to_dict() for a in getattr(exc, "attempts", [])]
+            self.result.calls.append(ModelCall(task, name, None, attempts, str(exc)))
+            return None
+        self.result.calls.append(ModelCall(task, name, answer.model,
+                                           [a.to_dict() for a in answer.attempts]))
+        return answer.fields
+
+    def fit(self, lines: list[str], name: str, budget: int) -> list[str]:
+        """``lines`` summarised until they fit ``budget`` tokens: packed into slices that fit,
+        one summary per slice, repeated. Nothing is cut: a line that fits no prompt, or
+        summaries that do not get shorter, raise ``InputError``."""
+        while lines and _tokens(lines) > budget:
+            too_long = [line for line in lines if _tokens([line]) > budget]
+            if too_long:
+                raise InputError(f"{name}: an entry needs {_tokens(too_long[:1])} tokens, more "
+                                 f"than the {max(budget, 0)} a prompt can hold for it: "
+                                 f"{too_long[0][:80]}")
+            slices = _pack(lines, budget)
+            self.result.rounds += 1
+            summaries = []
+            for number, part in enumerate(slices, 1):
+                label = name if len(slices) == 1 else f"{name} (part {number} of {len(slices)})"
+                answer = self.ask("overview_part", label, "\n".join(part))
+                if answer is None:
+                    raise InputError(f"{label}: no summary, so the material cannot be shortened")
+                summaries.append(f"- {label}: {answer['summary']}")
+            if _tokens(summaries) >= _tokens(lines):
+                raise InputError(f"{name}: the summaries are no shorter than the material")
+            lines = summaries
+        return lines
+
+
+def _tokens(lines: Sequence[str]) -> int:
+    from .analyze.features import estimate_tokens
+
+    return estimate_tokens("\n".join(lines), "markdown")
+
+
+def _pack(lines: Sequence[str], budget: int) -> list[list[str]]:
+    """Consecutive runs of ``lines`` that each fit ``budget`` (a line too long is alone)."""
+    slices: list[list[str]] = [[]]
+    for line in lines:
+        if slices[-1] and _tokens([*slices[-1], line]) > budget:
+            slices.append([])
+        slices[-1].append(line)
+    return slices
+
+
+def _material(files: list[_FileFacts], writer: _Writer) -> str:
+    """One block per file when everything fits one prompt; else a summary per file (files too
+    large for one prompt summarised in slices first), combined in as many rounds as it takes."""
+    budget = writer.budget("overview")
+    flat = [line for f in files for line in (f.header(), *f.lines())]
+    if _tokens(flat) <= budget:
+        return "\n".join(flat)
+    part_budget = writer.budget("overview_part")
+    combined: list[str] = []
+    for f in files:
+        name = f"file {f.rel}"
+        lines = writer.fit(f.lines(), name, part_budget - _tokens([f.header()]))
+        answer = writer.ask("overview_part", name, "\n".join([f.header(), *lines]))
+        f.model_summary = answer["summary"] if answer else ""
+        combined.append(f"- {f.rel}: {f.summary or f.model_summary or '(no summary)'}")
+    writer.result.rounds += 1
+    return "\n".join(writer.fit(combined, writer.project, budget))
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+def build_overview(root: Path, config: Config, pool: ModelPool | None = None,
+                   options: OverviewOptions | None = None) -> Overview:
+    """Read ``root``, find its units' documentation, ask the routed model for the prose parts
+    and return the page (nothing is written)."""
+    options = options or OverviewOptions()
+    pool = pool or ModelPool(config)
+    prepared = read_tree([root], config, options.exclude)
+    docs = unit_docs(prepared, config, policy=options.policy, cache_db=options.cache_db,
+                     use_cache=options.use_cache)
+    project = (root.resolve().name if root.is_dir() else root.stem) or "project"
+    result = Overview(root)
+    files = _facts(root if root.is_dir() else root.parent, prepared, docs)
+    result.files, result.units = len(files), len(docs)
+    result.documented = sum(1 for d in docs if d.source != "none")
+    result.problems += [f"{p.cand.path}: {p.error or p.skip}" for p in prepared
+                        if p.error or (p.skip and (p.cand.language or p.cand.explicit))]
+    prose: dict[str, str] | None = None
+    if files:
+        writer = _Writer(project, config, pool, options, result)
+        try:
+            prose = writer.ask("overview", project, _material(files, writer))
+        except DocrouteError as exc:
+            result.calls.append(ModelCall("overview", project, None, [], str(exc)))
+    if files and prose is None:
+        result.problems.append("the prose parts were not written: " + "; ".join(
+            c.error for c in result.calls if c.error))
+    result.text = render_overview(project, files, prose, result)
+    return result
+
+
+def render_overview(project: str, files: list[_FileFacts], prose: dict[str, str] | None,
+                    result: Overview) -> str:
+    """The Markdown page: the model's prose around the parser's facts."""
+    models = sorted({c.model for c in result.calls if c.model})
+    lines = [MARKER, f"# {project}", ""]
+    if prose:
+        lines += [prose["purpose"], ""]
+    lines += [f"*Written by docroute: names, files and parameters from the parser; prose by "
+              f"{', '.join(models) or 'no model'}.*", ""]
+    entries = [(f, d) for f in files for d in f.entry_points()]
+    if entries:
+        lines += ["## Entry points", "", "| Command | File | Summary |", "| --- | --- | --- |"]
+        lines += [f"| {_cell(_code_span(signature(d.unit)))} | {_cell(f.rel)} | "
+                  f"{_cell(d.summary)} |" for f, d in entries]
+        lines.append("")
+    lines += ["## Files", "", "| File | Language | Units | Summary |", "| --- | --- | --- | --- |"]
+    for f in files:
+        summary = f.summary or f.model_summary
+        lines.append(f"| {_cell(_code_span(f.rel))} | {f.prep.cand.language} | {len(f.docs)} | "
+                     f"{_cell(summary)} |")
+    lines.append("")
+    if prose:
+        lines += ["## How it fits together", "", prose["structure"], ""]
+    lines += ["## Units", ""]
+    for f in files:
+        lines += [f"### {_code_span(f.rel)}", ""]
+        for d in f.docs:
+            text = d.summary or existing_summary(d.unit.existing_doc) or "*undocumented*"
+            lines.append(f"- {_code_span(signature(d.unit))} ({d.unit.kind}): {text}")
+        lines.append("")
+    if result.problems:
+        lines += ["## Not covered", "", *(f"- {_cell(p)}" for p in result.problems), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def overview_target(root: Path, out: Path | None) -> Path:
+    """Where the page goes: ``out`` (a ``.md`` file, or a folder), else ``ROOT/OVERVIEW.md``."""
+    base = root if root.is_dir() else root.parent
+    if out is None:
+        return base / DEFAULT_NAME
+    return out if out.suffix.lower() == ".md" else out / DEFAULT_NAME
+
+
+def write_overview(target: Path, text: str, *, force: bool = False) -> bool:
+    """Write the page atomically; False when ``target`` holds it already.
+
+    Raises:
+        InputError: ``target`` exists and docroute did not write it (use ``force``).
+    """
+    try:
+        old: str | None = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        old = None
+    except (OSError, UnicodeDecodeError) as exc:
+        if not force:
+            raise InputError(f"{target}: cannot read it to check who wrote it ({exc})") from exc
+        old = None
+    if old == text:
+        return False
+    if old is not None and not force and not old.startswith(MARKER):
+        raise InputError(f"{target} exists and was not written by docroute; use --force to "
+                         "replace it, or --out for another file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, text)
+    return True
