@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ._exceptions import ConfigError
@@ -31,7 +32,7 @@ def _load(config: Path | None) -> Config:
     try:
         return load_config(config)
     except ConfigError as exc:
-        Console(stderr=True).print(f"[red]config error:[/red] {exc}")
+        Console(stderr=True).print(f"[red]config error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 
@@ -102,12 +103,12 @@ def doc(
                          out_dir=out, policy=policy, jobs=jobs, since=since,
                          exclude=tuple(exclude or ()), call_context=call_context, cache=cache,
                          cache_db=cache_db, resume=not restart)
-    documenter = Documenter(cfg, options, recorder=_recorder(cfg))
     err = Console(stderr=True)
-    try:
+    try:  # a log URL without its extra; --since without git; this same command running already
+        documenter = Documenter(cfg, options, recorder=_recorder(cfg))
         result = progress_run(documenter, [p for p in paths if p.exists()], err, quiet=as_json)
-    except DocrouteError as exc:  # --since without git, or this same command running already
-        err.print(f"[red]error:[/red] {exc}")
+    except DocrouteError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     if as_json:
         for unit in result.units:
@@ -136,7 +137,8 @@ def _recorder(cfg: Config) -> Any:
 def stats(
     since: Annotated[str | None, typer.Option(help="1h, 7d, 2026-11-01")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    db: Annotated[Path | None, typer.Option(help="Request log (SQLite file).")] = None,
+    db: Annotated[str | None, typer.Option(
+        help="Request log: a SQLite file or a PostgreSQL URL.")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Requests per model and per task type: success, fallbacks, latency, tokens/s, quality."""
@@ -163,10 +165,10 @@ def explain(
     try:
         explanation = run_explain(target, cfg, policy, task_hint=task)
     except ConfigError as exc:
-        Console(stderr=True).print(f"[red]config error:[/red] {exc}")
+        Console(stderr=True).print(f"[red]config error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     except DocrouteError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     if as_json:
         sys.stdout.write(json.dumps(explanation.to_dict(), indent=2) + "\n")

@@ -151,3 +151,32 @@ def test_the_adaptive_policy_reads_a_postgresql_log(
         choice = AdaptivePolicy(source=store).select(profile, config, route_options(config))
     assert choice.model == "small"  # within the tolerance of large, and faster
     assert choice.reasons[0].startswith("adaptive: 50 recent requests")
+
+
+def test_the_adaptive_policy_finds_a_postgresql_log_through_the_config(
+    postgres_url: str, unit: Unit, config: Config
+) -> None:
+    """``[monitor] db = "postgresql://..."`` reaches the adaptive policy (no Store handed in)."""
+    from docroute.route import route
+    from docroute.route.adaptive import _shared
+
+    profile = profile_unit(unit)
+    now = time.time()
+    with Store(postgres_url) as store:
+        for model, quality, seconds in (("small", 0.5, 1.0), ("large", 0.9, 6.0)):
+            store.add_many(
+                RequestRecord(ts=now - i, input_hash=f"{model}{i}", outcome="ok", model=model,
+                              task_type=profile.task_type, quality=quality,
+                              attempts=[{"model": model, "outcome": "ok", "seconds": seconds}])
+                for i in range(25)
+            )
+    config = config.model_copy(deep=True)
+    config.monitor.db = postgres_url
+    config.routing.options["adaptive"] = {"min_samples": 10, "fallback": "single",
+                                          "refresh_seconds": 0}
+    try:
+        decision = route(profile, config, policy="adaptive")
+    finally:
+        _shared.clear()
+    assert decision.model == "large"  # small's quality is far below large's
+    assert decision.reasons[0].startswith("adaptive: 50 recent requests")

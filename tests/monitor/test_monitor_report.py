@@ -111,7 +111,7 @@ def test_a_missing_postgres_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_the_command_line_reads_a_postgresql_log(postgres_url: str) -> None:
-    """``docroute stats --db URL``: the option is a Path, which loses a slash of "://"."""
+    """``docroute stats --db URL`` reads a PostgreSQL log like a file."""
     from typer.testing import CliRunner
 
     from docroute.cli import app

@@ -83,13 +83,15 @@ def adaptive_options(config: Config) -> AdaptiveOptions:
     return parse_options(AdaptiveOptions, raw, "routing.options.adaptive")
 
 
-def _db_path(options: AdaptiveOptions, config: Config) -> Path:
-    """``options.db``, else the monitor's database (``[monitor] db``), else the default."""
-    from ..monitor.store import default_db_path
+def _db_path(options: AdaptiveOptions, config: Config) -> Path | str:
+    """``options.db``, else the monitor's log (``[monitor] db``), else the default file.
+
+    A SQLite file is a ``Path``; a PostgreSQL URL stays a ``str``.
+    """
+    from ..monitor.store import log_target
 
     monitor: Any = getattr(config, "monitor", None)
-    configured = options.db or getattr(monitor, "db", None)
-    return Path(configured).expanduser() if configured else default_db_path()
+    return log_target(options.db or getattr(monitor, "db", None))
 
 
 class _SharedStats:
@@ -97,10 +99,10 @@ class _SharedStats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._stores: dict[Path, Store] = {}
+        self._stores: dict[Path | str, Store] = {}
         self._cache: dict[tuple[Any, ...], tuple[float, RecentStats]] = {}
 
-    def get(self, path: Path, options: AdaptiveOptions) -> RecentStats:
+    def get(self, path: Path | str, options: AdaptiveOptions) -> RecentStats:
         from ..monitor.stats import RecentStats
         from ..monitor.store import Store
 
@@ -109,7 +111,7 @@ class _SharedStats:
             hit = self._cache.get(key)
             if hit is not None and time.monotonic() - hit[0] < options.refresh_seconds:
                 return hit[1]
-            if not path.exists():  # nothing recorded yet; routing does not create the log
+            if isinstance(path, Path) and not path.exists():  # routing does not create a log
                 stats = RecentStats(0, time.time(), options.window_hours * 3600,
                                     options.half_life_hours * 3600)
             else:
