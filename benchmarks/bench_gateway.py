@@ -13,12 +13,19 @@ Each proxy runs in its own process on 127.0.0.1 with per-request logging off: do
 ``docroute.server.serve`` (``model: "auto"``, so routing runs on every request; request log on,
 written after the response), LiteLLM with ``litellm --config`` (one worker). Rounds alternate
 the order of the targets, so load from other processes on the machine spreads over all of them.
-For each target: p50 and p99 of the request latency (client-side, keep-alive connections, a
-minimal asyncio HTTP/1.1 client so the load generator is not the bottleneck), and the added
-latency: p50(proxy) - p50(direct), p99(proxy) - p99(direct).
+The machine's load average before and after the run is printed with the results.
+Before the rounds, every target gets a warm-up burst at the highest concurrency (its errors
+are printed, not counted). For each target: p50 and p99 of the request latency (client-side,
+keep-alive connections, a minimal asyncio HTTP/1.1 client so the load generator is not the
+bottleneck), and the added latency: p50(proxy) - p50(direct), p99(proxy) - p99(direct).
 
-    python benchmarks/bench_gateway.py [--requests 400] [--rounds 3] [--llama]
+    python benchmarks/bench_gateway.py [--requests 400] [--rounds 3] [--llama] [--workers 1 2]
         [--litellm /path/to/venv/bin/litellm]   # default: $LITELLM_BIN or litellm on PATH
+
+``--workers 1 2`` measures ``docroute serve`` with one worker process (``docroute``) and with
+two (``docroute-w2``); CPU time counts the workers too. ``--baseline-src DIR`` adds docroute run
+from another source tree (``PYTHONPATH=DIR``) as ``docroute-base``: before and after a change,
+measured in the same run under the same load.
 """
 
 from __future__ import annotations
@@ -91,9 +98,11 @@ _DOCROUTE = textwrap.dedent("""
     from pathlib import Path
     from docroute.config import load_config
     from docroute.server import ServerSettings, serve
+    workers = int(sys.argv[5])
     serve(load_config(Path(sys.argv[1])), settings=ServerSettings(
         port=int(sys.argv[2]), db=Path(sys.argv[3]), api_keys=[sys.argv[4]],
-        max_concurrent_per_client=64), log_level="warning")
+        max_concurrent_per_client=64), log_level="warning", access_log=False,
+        **({"workers": workers} if workers > 1 else {}))
 """)
 
 
@@ -180,8 +189,9 @@ async def load(url: str, body: dict[str, Any], concurrency: int, n: int,
         finally:
             writer.close()
 
-    await asyncio.gather(*(worker(max(1, warmup // concurrency), False)
-                           for _ in range(concurrency)))
+    if warmup:
+        await asyncio.gather(*(worker(max(1, warmup // concurrency), False)
+                               for _ in range(concurrency)))
     started = time.perf_counter()
     await asyncio.gather(*(worker(n // concurrency, True) for _ in range(concurrency)))
     return latencies, errors, len(latencies) / (time.perf_counter() - started)
@@ -221,6 +231,10 @@ def run_matrix(targets: dict[str, Target], concurrencies: list[int], requests: i
     rates: dict[tuple[str, int], list[float]] = defaultdict(list)
     cpu: dict[tuple[str, int], list[float]] = defaultdict(list)
     names = list(targets)
+    for name in names:  # a cold start (every worker, every connection) is not measured
+        url, body, _ = targets[name]
+        _, err, _ = asyncio.run(load(url, body, max(concurrencies), 4 * max(concurrencies), 0))
+        print(f"  warm-up   {name:<9} errors {err}", flush=True)
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         for c in concurrencies:
@@ -277,15 +291,23 @@ def start_llama(stack: ExitStack, work: Path) -> tuple[str, int]:
 
 
 def start_proxies(stack: ExitStack, work: Path, upstreams: dict[str, tuple[str, str]],
-                  litellm: str | None) -> dict[str, tuple[str, int]]:
-    """docroute (and LiteLLM): name -> (base URL, pid)."""
+                  litellm: str | None, workers: list[int],
+                  baseline: Path | None = None) -> dict[str, tuple[str, int]]:
+    """docroute, once per worker count (``docroute``, ``docroute-w2``, ...), docroute from the
+    ``baseline`` source tree (``docroute-base``, one worker), and LiteLLM:
+    name -> (base URL, pid)."""
     (work / "docroute.toml").write_text(docroute_config(upstreams))
-    port = free_port()
-    pid = stack.enter_context(process(
-        [sys.executable, "-c", _DOCROUTE, str(work / "docroute.toml"), str(port),
-         str(work / "requests.db"), KEY], f"http://127.0.0.1:{port}/health",
-        work / "docroute.log"))
-    proxies = {"docroute": (f"http://127.0.0.1:{port}", pid)}
+    proxies = {}
+    runs = [("docroute" if n == 1 else f"docroute-w{n}", n, None) for n in workers]
+    if baseline is not None:
+        runs.append(("docroute-base", 1, {**os.environ, "PYTHONPATH": str(baseline)}))
+    for name, n, env in runs:
+        port = free_port()
+        pid = stack.enter_context(process(
+            [sys.executable, "-c", _DOCROUTE, str(work / "docroute.toml"), str(port),
+             str(work / f"requests-{name}.db"), KEY, str(n)],
+            f"http://127.0.0.1:{port}/health", work / f"{name}.log", env))
+        proxies[name] = (f"http://127.0.0.1:{port}", pid)
     if litellm:
         (work / "litellm.yaml").write_text(litellm_config(upstreams))
         port = free_port()
@@ -306,6 +328,12 @@ def main() -> None:
     parser.add_argument("--llama", action="store_true", help="also behind llama.cpp")
     parser.add_argument("--litellm", help="the litellm executable (litellm[proxy])")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--baseline-src", type=Path,
+                        help="also run docroute from this source tree (its src/ folder, e.g. of "
+                        "the previous commit) as docroute-base, for a before/after in one run")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1],
+                        help="docroute worker counts to measure, e.g. 1 2 (docroute serve "
+                        "--workers)")
     args = parser.parse_args()
     litellm = litellm_binary(args.litellm)
     print(f"LiteLLM proxy: {litellm or 'not found (pip install litellm[proxy])'}")
@@ -323,7 +351,8 @@ def main() -> None:
         if args.llama:
             url, pids["smol"] = start_llama(stack, work)
             upstreams["smol"] = (url, "smol")
-        proxies = start_proxies(stack, work, upstreams, litellm)
+        proxies = start_proxies(stack, work, upstreams, litellm, args.workers,
+                                args.baseline_src)
         names = list(proxies)
         path = "/v1/chat/completions"
         body = {"messages": ASK, "max_tokens": 1, "temperature": 0}
@@ -331,10 +360,11 @@ def main() -> None:
         def targets(upstream: str, model: str) -> dict[str, Target]:
             found = {"direct": (f"{upstreams[upstream][0]}{path}", {**body, "model": model},
                                 pids[upstream])}
-            url, pid = proxies["docroute"]
-            found["docroute"] = (f"{url}{path}",
-                                 {**body, "model": "auto" if upstream == "bench" else upstream},
-                                 pid)
+            for name in names:
+                if name.startswith("docroute"):
+                    url, pid = proxies[name]
+                    found[name] = (f"{url}{path}", {
+                        **body, "model": "auto" if upstream == "bench" else upstream}, pid)
             if "litellm" in proxies:
                 url, pid = proxies["litellm"]
                 found["litellm"] = (f"{url}{path}", {**body, "model": upstream}, pid)

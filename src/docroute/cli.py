@@ -238,15 +238,18 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8800).")] = None,
     config: ConfigOpt = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Worker processes (each keeps its own dashboard and /metrics numbers; "
+        "the request log is shared).")] = 1,
 ) -> None:
     """Run the routing gateway: OpenAI and Ollama APIs, /dashboard, /metrics."""
     cfg = _load(config)
     try:
         from .server import serve as run_server
 
-        run_server(cfg, host, port)
+        run_server(cfg, host, port, workers=workers)
     except ConfigError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 

@@ -1,12 +1,9 @@
 """The ``ollama`` backend: requests and answers in Ollama's documented API shapes.
 
 There is no Ollama server on these machines, so most tests run the real ``ollama`` client
-against ``OllamaStub``: an HTTP server on 127.0.0.1 that answers ``/api/tags``, ``/api/ps`` and
-``/api/chat`` (streamed as chunked NDJSON, or whole) in the shapes of Ollama's API reference,
-including its error bodies (404 model not found, 500 out of memory / runner failures, 503
-busy) and its silent truncation (a prompt longer than the context is cut to ``num_ctx / 2 + 2``
-tokens, and ``prompt_eval_count`` reports the cut count). Prompt tokens are counted with
-SmolLM2's tokenizer, as if Ollama served that model.
+against ``OllamaStub`` (``_ollama_stub.py``): an HTTP server on 127.0.0.1 that answers in the
+shapes of Ollama's API reference, its errors and its silent truncation included. ``generate``
+and ``stream`` are both tested against it.
 
 The tests at the end run against a real Ollama when ``OLLAMA_HOST`` answers; they are skipped,
 with the reason, otherwise.
@@ -16,16 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
+from _ollama_stub import TWICE_DOC, Model, OllamaStub
 
 from docroute._exceptions import (
     AllAttemptsFailed,
@@ -38,159 +31,15 @@ from docroute._exceptions import (
 )
 from docroute.analyze import extract_units
 from docroute.backends import GenerationRequest, create_backend
-from docroute.backends.llamacpp import LlamaCppBackend
 from docroute.backends.ollama import OllamaBackend
 from docroute.config import Config, ContextConfig, ModelConfig, RoutingConfig
 from docroute.dispatch import dispatch_unit
 from docroute.pool import ModelPool
 from docroute.types import Unit
 
-TWICE_DOC = {"synopsis": "Return twice the number n.",
-             "description": "Multiplies the given integer by two and returns the product.",
-             "parameters": {"n": "The integer to double."},
-             "returns": "The product of n and two."}
 SUMMARIZE = '''def summarize(values: list[float], *, precision: int = 2) -> dict[str, float]:
     """Placeholder."""
 ''' + "\n".join(f"    step_{i} = sorted(values)[{i}] * precision  # step {i}" for i in range(40))
-
-
-@dataclass
-class Model:
-    """How the stub serves one model."""
-
-    reply: str = json.dumps(TWICE_DOC)
-    error: tuple[int, str] | None = None  # (HTTP status, Ollama's error text) for /api/chat
-    stream_error: str | None = None  # an {"error": ...} line after the first chunk
-    drop_after: int | None = None  # close the connection after this many chunks
-    first_token_delay_s: float = 0.0
-    train_ctx: int = 1 << 20  # Ollama clamps num_ctx to the model's trained context
-    loaded_ctx: int | None = None  # what /api/ps reports
-    done_reason: str = "stop"
-
-
-@dataclass
-class OllamaStub:
-    """A loopback server speaking Ollama's API shapes (see the module docstring)."""
-
-    models: dict[str, Model]
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    chats: int = 0
-
-    def __post_init__(self) -> None:
-        self._tokenizer = LlamaCppBackend(
-            "stub", ModelConfig(backend="llamacpp", model="embedded:smollm2-135m"))
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def tags(self) -> dict[str, Any]:
-        return {"models": [{"name": n, "model": n, "modified_at": "2026-05-01T10:00:00Z",
-                            "size": 270_000_000, "digest": "sha256:" + "0" * 64,
-                            "details": {"format": "gguf", "family": "llama",
-                                        "parameter_size": "135M",
-                                        "quantization_level": "Q4_1"}}
-                           for n in self.models]}
-
-    def ps(self) -> dict[str, Any]:
-        expires = (datetime.now(timezone.utc) + timedelta(minutes=5)).isoformat()
-        return {"models": [{"name": n, "model": n, "size": 300_000_000, "size_vram": 0,
-                            "digest": "sha256:" + "0" * 64, "expires_at": expires,
-                            "details": {"format": "gguf", "family": "llama"},
-                            "context_length": m.loaded_ctx}
-                           for n, m in self.models.items() if m.loaded_ctx]}
-
-    def chat(self, body: dict[str, Any]) -> tuple[int, list[dict[str, Any]], Model | None]:
-        """(status, the NDJSON objects to send, the model) for one /api/chat request."""
-        self.requests.append(body)
-        self.chats += 1
-        name = body["model"] if ":" in body["model"] else body["model"] + ":latest"
-        model = self.models.get(name)
-        if model is None:
-            return 404, [{"error": f"model '{body['model']}' not found"}], None
-        if model.error:
-            return model.error[0], [{"error": model.error[1]}], model
-        n_ctx = min(body.get("options", {}).get("num_ctx", 2048), model.train_ctx)
-        model.loaded_ctx = n_ctx
-        prompt = self._tokenizer.count_prompt_tokens(body["messages"]) or 0
-        if prompt > n_ctx:  # Ollama keeps half the window and says nothing
-            prompt = n_ctx // 2 + 2
-        created = "2026-05-01T10:00:00Z"
-        text = model.reply
-        pieces = [text[i:i + 16] for i in range(0, len(text), 16)]
-        chunks: list[dict[str, Any]] = [
-            {"model": body["model"], "created_at": created,
-             "message": {"role": "assistant", "content": p}, "done": False} for p in pieces]
-        final = {"model": body["model"], "created_at": created,
-                 "message": {"role": "assistant", "content": ""}, "done": True,
-                 "done_reason": model.done_reason, "total_duration": 900_000_000,
-                 "load_duration": 120_000_000, "prompt_eval_count": prompt,
-                 "prompt_eval_duration": 50_000_000, "eval_count": len(pieces),
-                 "eval_duration": 700_000_000}
-        if not body.get("stream", True):
-            whole = {**final, "message": {"role": "assistant", "content": text}}
-            return 200, [whole], model
-        return 200, [*chunks, final], model
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                routes = {"/api/tags": stub.tags, "/api/ps": stub.ps}
-                if self.path not in routes:
-                    self._whole(404, {"error": "not found"})
-                    return
-                self._whole(200, routes[self.path]())
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                status, parts, model = stub.chat(body)
-                if status != 200 or not body.get("stream", True):
-                    self._whole(status, parts[0])
-                    return
-                assert model is not None
-                self._stream(parts, model)
-
-            def _whole(self, status: int, obj: dict[str, Any]) -> None:
-                data = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _stream(self, parts: list[dict[str, Any]], model: Model) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-ndjson")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                time.sleep(model.first_token_delay_s)
-                for i, part in enumerate(parts):
-                    if model.drop_after is not None and i == model.drop_after:
-                        self.wfile.write(b"40\r\n{\"partial")  # cut inside a chunk
-                        self.wfile.flush()
-                        self.close_connection = True
-                        return
-                    self._chunk(json.dumps(part).encode() + b"\n")
-                    if model.stream_error and i == 0:
-                        self._chunk(json.dumps({"error": model.stream_error}).encode() + b"\n")
-                        break
-                self.wfile.write(b"0\r\n\r\n")
-
-            def _chunk(self, data: bytes) -> None:
-                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                self.wfile.flush()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return Handler
 
 
 @pytest.fixture
@@ -422,6 +271,71 @@ def test_every_model_failing_lists_them(twice: Unit, stub: OllamaStub) -> None:
         dispatch_unit(twice, config, ModelPool(config))
 
 
+# --- stream(): NDJSON piece by piece -------------------------------------------------------------
+
+
+def test_stream_yields_each_ndjson_piece_then_the_final_numbers(stub: OllamaStub) -> None:
+    b = ollama([stub.url], keep_alive="10m")
+    request = ask(max_tokens=200, n_ctx=2048, seed=7)
+    *pieces, final = list(b.stream(request))
+    (body,) = stub.requests
+    assert body["stream"] is True and body["keep_alive"] == "10m"
+    assert body["options"]["num_ctx"] == 2048 and body["options"]["num_predict"] == 200
+    text = json.dumps(TWICE_DOC)
+    assert [c.text for c in pieces] == [text[i:i + 16] for i in range(0, len(text), 16)]
+    assert all(c.generation is None for c in pieces)
+    gen = final.generation
+    assert gen is not None and gen.text == text and final.finish_reason == "stop"
+    assert gen.prompt_tokens == b.count_prompt_tokens(body["messages"])
+    assert gen.completion_tokens == len(pieces) and gen.load_ms == 120.0 and gen.n_ctx == 2048
+    assert gen.replica == stub.url and gen.ttft_ms is not None and b.loaded_context() == 2048
+    assert b.generate(request).text == gen.text  # the same request code, read to the end
+
+
+def test_stream_reports_a_cut_prompt_at_its_end(stub: OllamaStub) -> None:
+    """Truncation shows only in the final chunk's ``prompt_eval_count``: the text streamed
+    before it, then ``PromptTruncated`` instead of the final chunk."""
+    stub.models["codellama:13b"].train_ctx = 512
+    messages = [{"role": "user", "content": "Summarize this. " + "word " * 800}]
+    stream = ollama([stub.url]).stream(GenerationRequest(messages=messages, n_ctx=2048,
+                                                         max_tokens=64))
+    assert next(stream).text
+    with pytest.raises(PromptTruncated, match=r"evaluated 258 of \d+ prompt tokens"):
+        list(stream)
+
+
+def test_stream_errors_after_the_first_piece_count_against_the_replica(stub: OllamaStub) -> None:
+    stub.models["codellama:13b"].stream_error = "an error was encountered while running the model"
+    b = ollama([stub.url])
+    stream = b.stream(ask(n_ctx=2048))
+    assert next(stream).text
+    with pytest.raises(BackendUnavailable, match="encountered while running the model"):
+        next(stream)
+    stub.models["codellama:13b"].stream_error = None
+    stub.models["codellama:13b"].drop_after = 3
+    with pytest.raises(BackendUnavailable, match="connection lost after 3 streamed chunks"):
+        list(b.stream(ask(n_ctx=2048)))
+    (health,) = b.replica_health()
+    assert health["failed"] == 2 and health["outstanding"] == 0
+
+
+def test_stream_retries_a_busy_replica_before_the_first_piece(stub: OllamaStub) -> None:
+    busy = OllamaStub({"codellama:13b": Model(error=(503, "server busy"))})
+    try:
+        b = ollama([busy.url, stub.url], retries=1)
+        chunks = list(b.stream(ask(n_ctx=2048)))
+        assert chunks[-1].generation is not None and chunks[-1].generation.replica == stub.url
+        assert busy.chats == 1 and len(chunks) > 2
+    finally:
+        busy.close()
+
+
+def test_unstreamed_answers_come_as_one_final_chunk(stub: OllamaStub) -> None:
+    (chunk,) = list(ollama([stub.url], stream=False).stream(ask(n_ctx=1024)))
+    assert chunk.generation is not None and json.loads(chunk.text) == TWICE_DOC
+    assert stub.requests[0]["stream"] is False
+
+
 # --- a real Ollama, when there is one ---------------------------------------------------------
 
 
@@ -452,6 +366,16 @@ def test_real_ollama_generates_structured_output() -> None:
     assert "colour" in json.loads(gen.text)
     assert gen.prompt_tokens > 0 and gen.completion_tokens > 0
     assert b.loaded_context() == 2048
+
+
+def test_real_ollama_streams() -> None:
+    url, model = _real_ollama()
+    chunks = list(ollama([url], model=model, tokenizer=None, ttft_timeout_s=120).stream(
+        GenerationRequest(messages=[{"role": "user", "content": "Count to five."}],
+                          max_tokens=32, n_ctx=2048)))
+    gen = chunks[-1].generation
+    assert len(chunks) > 2 and gen is not None
+    assert gen.text == "".join(c.text for c in chunks) and gen.prompt_tokens > 0
 
 
 def test_real_ollama_status_and_missing_model() -> None:

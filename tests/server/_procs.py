@@ -21,7 +21,6 @@ import httpx
 
 from docroute.backends._embedded import resolve_model_path
 
-HERE = Path(__file__).parent
 TOKEN = "test-token-1234"
 STARTUP_TIMEOUT_S = 60.0
 
@@ -113,9 +112,6 @@ class LlamaServer(Proc):
 _GATEWAY_SCRIPT = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    sys.path.insert(0, sys.argv[3])
-    import _sse_backend
-    _sse_backend.register()
     from docroute.config import load_config
     from docroute.server import ServerSettings, serve
     settings = ServerSettings.model_validate(json.loads(sys.argv[2]))
@@ -134,7 +130,7 @@ class GatewayProcess(Proc):
         settings = {"host": "127.0.0.1", "port": self.port, **settings}
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         super().__init__(
-            [sys.executable, "-c", _GATEWAY_SCRIPT, str(config), json.dumps(settings), str(HERE)],
+            [sys.executable, "-c", _GATEWAY_SCRIPT, str(config), json.dumps(settings)],
             work / "gateway.log", env,
         )
 

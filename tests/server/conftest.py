@@ -5,7 +5,8 @@
   not exist: a real backend that fails before its first token.
 * ``live``: the whole stack as separate processes: five llama.cpp servers (llama-cpp-python's
   OpenAI-compatible server, SmolLM2-135M, n_ctx 1024, one thread each) and a docroute gateway
-  under uvicorn in front of them, with a bearer token. Three of the servers exist to be killed
+  under uvicorn in front of them, with a bearer token; every model is the real ``openai``
+  backend, which streams token by token from its server. Three of the servers exist to be killed
   or paused by the tests that need a failing upstream; model ``gone`` points at a port where
   nothing listens.
 """
@@ -75,12 +76,14 @@ def _live_config(a: LlamaServer, b: LlamaServer, doomed: LlamaServer, streamer: 
         """).replace("'", '"')
 
     server_options = "retries = 0, breaker_failures = 1, ttft_timeout_s = 20.0"
+    # Longer than the gateway's stream_idle_timeout_s (3 s): the gateway's limit fires first.
+    stream_options = "retries = 0, ttft_timeout_s = 30.0"
     return "\n".join([
         model("primary", a, "openai", ["secondary"], server_options),
         model("secondary", b, "openai", [], server_options),
         model("doomed", doomed, "openai", ["secondary"], server_options),
-        model("streamer", streamer, "streaming-openai", ["secondary"], "read_timeout_s = 30.0"),
-        model("staller", staller, "streaming-openai", [], "read_timeout_s = 30.0"),
+        model("streamer", streamer, "openai", ["secondary"], stream_options),
+        model("staller", staller, "openai", [], stream_options),
         # No server ever listened here: fails before its first token, every time.
         model("gone", None, "openai", ["secondary"], server_options),
         textwrap.dedent("""

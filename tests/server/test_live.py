@@ -2,7 +2,8 @@
 
 The official ``openai`` and ``ollama`` clients talk to it unchanged; upstream servers are killed
 (SIGKILL) or paused (SIGSTOP) to make real failures before the first token, in the middle of a
-stream, and stalls. Every model call is small (at most 32 tokens of SmolLM2-135M).
+stream, and stalls. Every upstream is the real ``openai`` backend, streaming token by token.
+Every model call is small (at most 32 tokens of SmolLM2-135M).
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def test_the_openai_client_works_unchanged(live: Live) -> None:
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text.strip() and all(c.model == "secondary" for c in chunks)
+    pieces = [c for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(pieces) > 1  # token by token from the upstream, not one chunk at the end
     assert chunks[-1].usage is not None and 0 < chunks[-1].usage.completion_tokens <= 8
 
     legacy = client.completions.create(model="auto", prompt="Name a colour.", max_tokens=6)
@@ -147,6 +150,8 @@ def test_a_server_killed_mid_stream_ends_the_stream_with_an_error_event(live: Li
     stats = httpx.get(f"{live.url}/api/docroute/stats", headers=live.headers(),
                       trust_env=False).json()
     assert stats["outcomes"].get("BackendUnavailable", 0) >= 1
+    (replica,) = stats["replicas"]["streamer"]  # the replica layer counted the failure
+    assert replica["failed"] == 1 and "connection lost after" in replica["last_error"]
 
 
 def _pause_after_first_token(live: Live, chunks: Any, text_of: Any) -> list[str]:

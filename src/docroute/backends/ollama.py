@@ -4,7 +4,9 @@ One ``OllamaBackend`` serves one configured model (``model = "codellama:13b"``) 
 Ollama servers (``urls``; default ``$OLLAMA_HOST`` or ``http://127.0.0.1:11434``, read when the
 backend is created, never at import):
 
-* ``POST /api/chat``, streamed (time to first token is measured and bounded), with
+* ``POST /api/chat``, streamed as NDJSON (time to first token is measured and bounded;
+  ``stream()`` hands each piece of text on as it arrives, ``generate`` reads the same stream
+  to its end: one code path, ``_stream_on``), with
   ``options.num_ctx`` = the request's context bucket (Ollama reloads a model when it changes, so
   routing prefers the context a model is loaded with), ``num_predict``, ``temperature``, ``seed``,
   ``stop``, ``keep_alive`` and ``format`` = the request's JSON schema.
@@ -48,8 +50,9 @@ from .._exceptions import (
     ModelNotFound,
 )
 from ..config import ModelConfig
-from ._base import Generation, GenerationRequest
-from ._replicas import Replica, ServerBackend, ServerOptions, StreamState
+from ._base import Chunk, Generation, GenerationRequest
+from ._replicas import Replica, ServerOptions, StreamState
+from ._server_stream import StreamingServerBackend
 
 __all__ = ["OllamaBackend", "OllamaOptions"]
 
@@ -153,7 +156,7 @@ def _same_model(configured: str, listed: str | None) -> bool:
     return listed in (configured, full)
 
 
-class OllamaBackend(ServerBackend[_Clients]):
+class OllamaBackend(StreamingServerBackend[_Clients]):
     """A model on one or more Ollama servers. Thread-safe."""
 
     kind = "ollama"
@@ -217,9 +220,50 @@ class OllamaBackend(ServerBackend[_Clients]):
                                        f"max_context {self.max_context}")
         return n_ctx
 
-    def _generate_on(self, replica: Replica[_Clients], request: GenerationRequest, n_ctx: int,
-                     state: StreamState) -> Generation:
+    def _stream_on(self, replica: Replica[_Clients], request: GenerationRequest, n_ctx: int,
+                   state: StreamState) -> Iterator[Chunk]:
         client = self.replicas.client(replica).calls
+        stream = self.options.stream
+        final: Any = None
+        last = ""
+        with _ollama_errors(self.name, replica.url, state):
+            answer = client.chat(
+                model=self.cfg.model, messages=request.messages, stream=stream,
+                format=request.json_schema, options=self._model_options(request, n_ctx),
+                keep_alive=self.options.keep_alive)
+            parts: list[str] = []
+            for part in answer if stream else [answer]:  # to the end: the connection is reused
+                text = (part.message.content or "") if part.message is not None else ""
+                if text and stream:
+                    state.token()
+                if part.done:
+                    final, last = part, text
+                elif text:
+                    parts.append(text)
+                    yield Chunk(text)
+                if not part.done and time.monotonic() > state.deadline:
+                    raise BackendTimeout(
+                        f"{self.name} at {replica.url}: total timeout after {state.chunks} "
+                        "chunks", model=self.name)
+        if final is None:
+            raise BackendUnavailable(
+                f"{self.name} at {replica.url}: the stream ended after {state.chunks} chunks "
+                "without its final message", model=self.name)
+        replica.info.update(loaded_n_ctx=n_ctx, ps_at=time.monotonic())
+        finish = final.done_reason or "stop"
+        yield Chunk(last, finish, Generation(
+            text="".join(parts) + last,
+            model=self.name,
+            prompt_tokens=int(final.prompt_eval_count or 0),  # the truncation check reads it
+            completion_tokens=int(final.eval_count or 0),
+            finish_reason=finish,
+            load_ms=(final.load_duration or 0) / 1e6,
+            ttft_ms=state.ttft_ms,
+            n_ctx=n_ctx,
+        ))
+
+    def _model_options(self, request: GenerationRequest, n_ctx: int) -> dict[str, Any]:
+        """Ollama's ``options``: the context window, output budget and sampling."""
         options: dict[str, Any] = {
             **self.options.extra_options,
             "num_ctx": n_ctx,
@@ -230,46 +274,12 @@ class OllamaBackend(ServerBackend[_Clients]):
             options["seed"] = request.seed
         if request.stop:
             options["stop"] = list(request.stop)
-        with _ollama_errors(self.name, replica.url, state):
-            answer = client.chat(
-                model=self.cfg.model, messages=request.messages, stream=self.options.stream,
-                format=request.json_schema, options=options, keep_alive=self.options.keep_alive)
-            parts = [answer] if not self.options.stream else self._read_stream(answer, state,
-                                                                                replica)
-        final = parts[-1] if parts else None
-        if final is None or not final.done:
-            raise BackendUnavailable(
-                f"{self.name} at {replica.url}: the stream ended after {state.chunks} chunks "
-                "without its final message", model=self.name)
-        replica.info.update(loaded_n_ctx=n_ctx, ps_at=time.monotonic())
-        return Generation(
-            text="".join(p.message.content or "" for p in parts),
-            model=self.name,
-            prompt_tokens=int(final.prompt_eval_count or 0),
-            completion_tokens=int(final.eval_count or 0),
-            finish_reason=final.done_reason or "stop",
-            load_ms=(final.load_duration or 0) / 1e6,
-            ttft_ms=state.ttft_ms,
-            n_ctx=n_ctx,
-        )
+        return options
 
     def _loaded_n_ctx(self) -> int | None:
         return self.loaded_context()
 
     # -- internals --------------------------------------------------------------------------
-
-    def _read_stream(self, parts: Iterator[Any], state: StreamState,
-                     replica: Replica[_Clients]) -> list[Any]:
-        out: list[Any] = []
-        for part in parts:  # read to the end (after "done"), so the connection is reused
-            if part.message is not None and part.message.content:
-                state.token()
-            out.append(part)
-            if not part.done and time.monotonic() > state.deadline:
-                raise BackendTimeout(
-                    f"{self.name} at {replica.url}: total timeout after {state.chunks} chunks",
-                    model=self.name)
-        return out
 
     def _read_ps(self, replica: Replica[_Clients]) -> None:
         """Record whether the model is loaded on ``replica``, its context and VRAM share."""

@@ -2,8 +2,12 @@
 
 One ``OpenAIBackend`` serves one configured model on one or more replicas (``urls``, each the
 server's base URL, e.g. ``http://127.0.0.1:8000`` or ``.../v1``). It talks to the server with
-``httpx`` (one sync client per replica, made on first use): ``POST /v1/chat/completions``,
-streamed, so time to first token is measured and bounded; ``GET /v1/models`` as the health
+``httpx``, made on first use: a client per replica for health checks, and for requests a
+transport per calling thread (see ``_transport``): ``POST /v1/chat/completions``,
+streamed (``stream: true`` with ``stream_options.include_usage``), so time to first token is
+measured and bounded, and ``stream()`` hands the text on as it arrives; ``generate`` and
+``stream`` run the same request code (``_stream_on``, see ``_server_stream``). An
+``{"error": ...}`` event inside a stream is a server error. ``GET /v1/models`` as the health
 check, which also catches a wrong model name (llama-cpp-python's server answers *any* name
 with its default model, so the listing is the only way to know).
 
@@ -47,8 +51,9 @@ from .._exceptions import (
     ModelNotFound,
 )
 from ..config import ModelConfig
-from ._base import Generation, GenerationRequest
-from ._replicas import Replica, ServerBackend, ServerOptions, StreamState
+from ._base import Chunk, Generation, GenerationRequest
+from ._replicas import Replica, ServerOptions, StreamState
+from ._server_stream import StreamingServerBackend
 
 if TYPE_CHECKING:
     import httpx
@@ -65,6 +70,9 @@ _LOAD_FAILED = re.compile(r"out of memory|\boom\b|failed to load|error loading m
                           r"cannot allocate|insufficient memory", re.IGNORECASE)
 
 ResponseFormat = Literal["auto", "json_schema", "json_object", "none"]
+_THREAD_TRANSPORTS = 128  # per-thread transports kept before those of ended threads are closed
+_HEADERS = {"accept": "application/json", "content-type": "application/json",
+            "user-agent": "docroute"}
 
 
 class OpenAIOptions(ServerOptions):
@@ -87,6 +95,15 @@ class _FormatRejected(Exception):
     """The server does not accept this ``response_format`` shape (internal signal)."""
 
 
+class _StreamError(Exception):
+    """An ``{"error": ...}`` event inside a stream (vLLM, llama-server); translated in
+    ``_http_errors``."""
+
+    def __init__(self, error: object) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @contextmanager
 def _http_errors(model: str, url: str, state: StreamState | None = None) -> Iterator[None]:
     """Translate ``httpx`` errors and HTTP error statuses into docroute's tree (the one place).
@@ -100,7 +117,12 @@ def _http_errors(model: str, url: str, state: StreamState | None = None) -> Iter
     except (DocrouteError, _FormatRejected):
         raise
     except httpx.HTTPStatusError as exc:
-        raise _status_error(where, exc.response, model) from exc
+        message, code = _error_text(exc.response)
+        raise _status_error(where, exc.response.status_code, message, code, model) from exc
+    except _StreamError as exc:  # the run broke after the answer started: a server error
+        message, code = _error_fields(exc.error)
+        got = f" after {state.chunks} streamed chunks" if state and state.chunks else ""
+        raise _status_error(f"{where}: error event{got}", None, message, code, model) from exc
     except httpx.ConnectTimeout as exc:
         raise BackendTimeout(f"{where}: connect timeout", model=model) from exc
     except httpx.ConnectError as exc:
@@ -125,15 +147,22 @@ def _error_text(response: httpx.Response) -> tuple[str, str]:
         error = json.loads(text).get("error", text)
     except (ValueError, AttributeError):
         return text.strip()[:500], ""
+    return _error_fields(error)
+
+
+def _error_fields(error: object) -> tuple[str, str]:
+    """Message and code of an OpenAI-style ``error`` value (an object or a string)."""
     if isinstance(error, dict):
         return str(error.get("message", error))[:500], str(error.get("code") or "")
     return str(error)[:500], ""
 
 
-def _status_error(where: str, response: httpx.Response, model: str) -> DocrouteError:
-    status = response.status_code
-    message, code = _error_text(response)
-    text = f"{where}: HTTP {status}: {message}"
+def _status_error(where: str, status: int | None, message: str, code: str,
+                  model: str) -> DocrouteError:
+    """The error for an HTTP error status (None: an error event after the answer began, which
+    is classified like a 500)."""
+    text = f"{where}: HTTP {status}: {message}" if status else f"{where}: {message}"
+    status = status or 500
     if code == "context_length_exceeded" or (status in (400, 413, 422)
                                              and _OVERFLOW.search(message)):
         return ContextOverflowError(text)
@@ -149,7 +178,7 @@ def _status_error(where: str, response: httpx.Response, model: str) -> DocrouteE
     return BackendError(text, model=model)
 
 
-class OpenAIBackend(ServerBackend["httpx.Client"]):
+class OpenAIBackend(StreamingServerBackend["httpx.Client"]):
     """A model on one or more OpenAI-compatible servers. Thread-safe."""
 
     kind = "openai"
@@ -162,7 +191,10 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
             "json_schema" if self.options.response_format == "auto"
             else self.options.response_format)
         self._format_lock = threading.Lock()
-        self._ttft_timeout: httpx.Timeout | None = None
+        self._ttft_timeout: dict[str, float | None] | None = None
+        self._transports: dict[int, httpx.HTTPTransport] = {}  # thread -> its connections
+        self._transports_lock = threading.Lock()
+        self._urls: dict[str, httpx.URL] = {}
 
     # -- more than the protocol -------------------------------------------------------------
 
@@ -186,7 +218,7 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
     def _connect(self, url: str) -> httpx.Client:
         httpx = _httpx()
         base = url if url.endswith("/v1") else url + "/v1"
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
         return httpx.Client(base_url=base, limits=limits, trust_env=False)
 
     def _check(self, replica: Replica[httpx.Client]) -> None:
@@ -198,13 +230,14 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
                 f"{self.cfg.model!r} (it lists {', '.join(ids) or 'no models'})",
                 model=self.name)
 
-    def _generate_on(self, replica: Replica[httpx.Client], request: GenerationRequest,
-                     n_ctx: int, state: StreamState) -> Generation:
+    def _stream_on(self, replica: Replica[httpx.Client], request: GenerationRequest,
+                   n_ctx: int, state: StreamState) -> Iterator[Chunk]:
         for _ in range(2):
             fmt = self._format
             try:
-                return self._chat(replica, request, fmt, state)
-            except _FormatRejected:
+                yield from self._chat(replica, request, fmt, state)
+                return
+            except _FormatRejected:  # raised before the first chunk
                 with self._format_lock:
                     if self._format == fmt:
                         _log.info("%s: %s rejects response_format json_schema; using "
@@ -262,71 +295,127 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
         return body
 
     def _chat(self, replica: Replica[httpx.Client], request: GenerationRequest, fmt: str,
-              state: StreamState) -> Generation:
+              state: StreamState) -> Iterator[Chunk]:
         if not self.options.stream:
             with _http_errors(self.name, replica.url, state):
-                return self._post_whole(replica, request, fmt, state)
+                yield self._whole(replica, request, fmt, state)
+            return
         try:
-            with _http_errors(self.name, replica.url, state):
-                result = self._post(replica, request, fmt, state, stream=True)
+            with _http_errors(self.name, replica.url, state), \
+                    self._post(replica, request, fmt, state, stream=True) as response:
+                yield from self._events(response, replica, state)
+            return
         except BackendUnavailable:
             if state.events or (state.http_status or 200) >= 400:
                 raise
-            result = None
-        if result is not None:
-            return result
         # The stream broke or closed before its first event. llama-cpp-python's server reports
         # an error raised before the first token (a context overflow, for one) that way, so
         # ask once more without streaming, to get the error itself. The server closes the
         # connection the stream came on, so use a new one.
         state.ttft_bound = False
         state.read_timeout_s = max(0.001, state.deadline - time.monotonic())
-        with _http_errors(self.name, replica.url, state), self._connect(replica.url) as fresh:
-            return self._post_whole(replica, request, fmt, state, fresh)
+        with _http_errors(self.name, replica.url, state), self._new_transport() as fresh:
+            yield self._whole(replica, request, fmt, state, fresh)
 
-    def _post_whole(self, replica: Replica[httpx.Client], request: GenerationRequest, fmt: str,
-                    state: StreamState, client: httpx.Client | None = None) -> Generation:
-        result = self._post(replica, request, fmt, state, stream=False, client=client)
-        if result is None:  # only a stream can end without an answer
-            raise BackendError(f"{self.name} at {replica.url}: no answer", model=self.name)
-        return result
+    def _whole(self, replica: Replica[httpx.Client], request: GenerationRequest, fmt: str,
+               state: StreamState, transport: httpx.HTTPTransport | None = None) -> Chunk:
+        """The answer of a request without streaming, as one final chunk."""
+        with self._post(replica, request, fmt, state, stream=False,
+                        transport=transport) as response:
+            data = json.loads(response.read())
+        choice = data["choices"][0]
+        text = (choice.get("message") or {}).get("content") or ""
+        finish = choice.get("finish_reason") or "stop"
+        return Chunk(text, finish, self._generation(text, finish, data.get("usage") or {},
+                                                    state, completion_default=0))
 
+    @contextmanager
     def _post(self, replica: Replica[httpx.Client], request: GenerationRequest, fmt: str,
               state: StreamState, *, stream: bool,
-              client: httpx.Client | None = None) -> Generation | None:
-        """One POST (on the replica's client unless ``client`` is given); None when a stream
-        closes before its first event."""
-        client = client or self.replicas.client(replica)
-        body = self._body(request, fmt, stream)
-        with client.stream("POST", "/chat/completions", json=body,
-                           headers=self._headers() or None,
-                           timeout=self._timeout(state.read_timeout_s)) as response:
+              transport: httpx.HTTPTransport | None = None) -> Iterator[httpx.Response]:
+        """One POST (on the calling thread's transport unless one is given), status checked."""
+        httpx = _httpx()
+        body = json.dumps(self._body(request, fmt, stream), ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8")
+        post = httpx.Request("POST", self._chat_url(replica.url), content=body,
+                             headers={**_HEADERS, **self._headers()},
+                             extensions={"timeout": self._timeout(state.read_timeout_s)})
+        response = (transport or self._transport()).handle_request(post)
+        response.request = post
+        try:
             state.http_status = response.status_code
             if response.status_code >= 400:
                 response.read()
                 self._raise_rejected_format(response, fmt)
                 response.raise_for_status()
-            if not stream:
-                return self._parse_whole(json.loads(response.read()), state)
-            return self._read_stream(response, replica, state)
+            yield response
+        finally:
+            response.close()  # the connection goes back to the pool, or is closed
 
-    def _timeout(self, read_s: float) -> httpx.Timeout:
+    def _chat_url(self, url: str) -> httpx.URL:
+        found = self._urls.get(url)
+        if found is None:
+            base = url if url.endswith("/v1") else url + "/v1"
+            found = self._urls[url] = _httpx().URL(base + "/chat/completions")
+        return found
+
+    def _new_transport(self) -> httpx.HTTPTransport:
+        httpx = _httpx()
+        return httpx.HTTPTransport(limits=httpx.Limits(max_connections=64,
+                                                       max_keepalive_connections=64))
+
+    def _transport(self) -> httpx.HTTPTransport:
+        """The calling thread's connections to the replicas (made on its first request).
+
+        Requests go straight to an ``httpx`` transport: ``httpx.Client`` adds URL merging,
+        cookies, auth and redirect handling that cost about 0.1 ms of CPU per request and
+        do nothing here. One transport per thread, because a connection pool shared by many
+        threads serializes them on its lock: at 32 concurrent gateway requests that convoy
+        cost about 0.3 ms of CPU per request (docs/benchmarks.md, "Gateway overhead").
+        Transports of threads that ended are closed when new ones are made.
+        """
+        key = threading.get_ident()
+        transport = self._transports.get(key)
+        if transport is None:
+            transport = self._new_transport()
+            with self._transports_lock:
+                self._transports[key] = transport
+                if len(self._transports) > _THREAD_TRANSPORTS:
+                    alive = {t.ident for t in threading.enumerate()}
+                    for ended in [k for k in self._transports if k not in alive]:
+                        self._transports.pop(ended).close()
+        return transport
+
+    def close(self) -> None:
+        """Close every connection: the health checks' and each thread's."""
+        super().close()
+        with self._transports_lock:
+            transports = list(self._transports.values())
+            self._transports.clear()
+        for transport in transports:
+            transport.close()
+
+    def _timeout(self, read_s: float) -> dict[str, float | None]:
         """The request's timeouts (the usual one, first token, is made once)."""
         connect = self.options.connect_timeout_s
         if read_s == self.options.ttft_timeout_s:
             if self._ttft_timeout is None:
-                self._ttft_timeout = _httpx().Timeout(read_s, connect=connect, write=connect)
+                self._ttft_timeout = _httpx().Timeout(read_s, connect=connect,
+                                                      write=connect).as_dict()
             return self._ttft_timeout
-        return _httpx().Timeout(read_s, connect=connect, write=connect)
+        timeout: dict[str, float | None] = _httpx().Timeout(
+            read_s, connect=connect, write=connect).as_dict()
+        return timeout
 
     def _raise_rejected_format(self, response: httpx.Response, fmt: str) -> None:
         if (fmt == "json_schema" and self.options.response_format == "auto"
                 and response.status_code in (400, 422, 500) and "response_format" in response.text):
             raise _FormatRejected()
 
-    def _read_stream(self, response: httpx.Response, replica: Replica[httpx.Client],
-                     state: StreamState) -> Generation | None:
-        """Read a server-sent event stream; None when it closed before any event."""
+    def _events(self, response: httpx.Response, replica: Replica[httpx.Client],
+                state: StreamState) -> Iterator[Chunk]:
+        """A server-sent event stream as chunks: one per piece of text, then the final one
+        (after the last event, which may carry the usage)."""
         parts: list[str] = []
         finish: str | None = None
         usage: dict[str, Any] = {}
@@ -337,36 +426,30 @@ class OpenAIBackend(ServerBackend["httpx.Client"]):
             if data == "[DONE]":
                 continue  # read on to the end, so the connection can be reused
             state.events += 1
-            chunk = json.loads(data)
-            usage = chunk.get("usage") or usage
-            for choice in chunk.get("choices") or []:
+            event = json.loads(data)
+            if event.get("error"):
+                raise _StreamError(event["error"])
+            usage = event.get("usage") or usage
+            for choice in event.get("choices") or []:
                 content = (choice.get("delta") or {}).get("content")
                 if content:
                     if state.first_token_at is None:
                         _log.debug("%s: first token from %s", self.name, replica.url)
                     state.token()
                     parts.append(content)
+                    yield Chunk(content)
                 finish = choice.get("finish_reason") or finish
             if time.monotonic() > state.deadline:
                 raise BackendTimeout(
                     f"{self.name} at {replica.url}: total timeout after {state.chunks} chunks",
                     model=self.name)
-        if state.events == 0:
-            return None
         if finish is None:
             raise BackendUnavailable(
                 f"{self.name} at {replica.url}: the stream ended after {state.chunks} chunks "
                 "without a finish reason (the server stopped or interrupted the request)",
                 model=self.name)
-        return self._generation(
-            "".join(parts), finish, usage, state,
-            completion_default=state.chunks)
-
-    def _parse_whole(self, data: dict[str, Any], state: StreamState) -> Generation:
-        choice = data["choices"][0]
-        text = (choice.get("message") or {}).get("content") or ""
-        return self._generation(text, choice.get("finish_reason") or "stop",
-                                data.get("usage") or {}, state, completion_default=0)
+        yield Chunk("", finish, self._generation("".join(parts), finish, usage, state,
+                                                 completion_default=state.chunks))
 
     def _generation(self, text: str, finish: str, usage: dict[str, Any], state: StreamState,
                     *, completion_default: int) -> Generation:

@@ -15,6 +15,8 @@ extra, imported when an app is created.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -160,22 +162,50 @@ def serve(
     settings: ServerSettings | None = None,
     log_level: str = "info",
     access_log: bool = True,
+    workers: int = 1,
 ) -> None:
     """Run the gateway with uvicorn until it is stopped (``docroute serve``).
 
-    ``host``/``port`` override the settings (default 127.0.0.1:8800).
+    ``host``/``port`` override the settings (default 127.0.0.1:8800). ``workers`` > 1 runs that
+    many uvicorn worker processes on the one port, each with an app of its own (see
+    ``_worker_app``): more requests at once on more cores, but each worker has its own
+    dashboard ring buffer, Prometheus counters and per-client concurrency count, so
+    ``/dashboard``, ``/api/docroute/*`` and ``/metrics`` show the worker that answered them.
+    The SQLite request log (``docroute stats``) is shared and has every request.
 
     Raises:
         ConfigError: the server extra is missing, the settings are invalid, or the address is
             not loopback and no bearer token is configured.
     """
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, not {workers}")
     settings = (settings or settings_for(config)).with_overrides(host=host, port=port)
     settings.check_bind(settings.tokens())
     try:
         import uvicorn
     except ImportError as exc:
         raise ConfigError(f"{_EXTRA_HINT} ({exc})") from exc
-    app = create_app(config, settings=settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level,
-                access_log=access_log, server_header=False, proxy_headers=False,
-                timeout_graceful_shutdown=10)
+    options: dict[str, Any] = {
+        "host": settings.host, "port": settings.port, "log_level": log_level,
+        "access_log": access_log, "server_header": False, "proxy_headers": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(config, settings=settings), **options)
+        return
+    _require_fastapi()  # fail here, not in every worker
+    os.environ[_WORKER_ENV] = json.dumps({"config": config.model_dump(mode="json"),
+                                          "settings": settings.model_dump(mode="json")})
+    uvicorn.run(f"{__name__}:_worker_app", factory=True, workers=workers, **options)
+
+
+_WORKER_ENV = "DOCROUTE_GATEWAY_WORKER"  # the config and settings, for worker processes
+
+
+def _worker_app() -> FastAPI:
+    """The app of one ``serve(workers=N)`` worker process, from what ``serve`` passed on."""
+    from ..config import Config
+
+    given = json.loads(os.environ[_WORKER_ENV])
+    return create_app(Config.model_validate(given["config"]),
+                      settings=ServerSettings.model_validate(given["settings"]))

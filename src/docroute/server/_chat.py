@@ -389,8 +389,14 @@ class ChatRouter:
             yield encoder.error(served, exc)
         finally:
             served.finished = time.perf_counter()
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(served.close)
+            if served.generation is not None and served.error is None:
+                # Ended normally: the model's iterator sits after its final chunk, so closing
+                # it is instant. Done here, before the last (empty) body message, so the
+                # client's concurrency slot is free as soon as it has the whole stream.
+                served.close()
+            else:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(served.close)
 
     async def _pull(self, served: Served) -> Chunk | None:
         assert served.chunks is not None

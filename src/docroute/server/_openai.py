@@ -19,9 +19,10 @@ message (docroute's backends are chat models; the model's chat template applies)
 
 from __future__ import annotations
 
+import functools
 import json
+import random
 import time
-import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -192,9 +193,12 @@ def parse(raw: bytes, model: type[ChatBody] | type[CompletionBody]) -> tuple[Cha
 # --- responses --------------------------------------------------------------------------------
 
 
+_IDS = random.Random()  # seeded from os.urandom once; ids need to be unique, not secret
+
+
 def _new_id(prefix: str) -> str:
-    """A response id, ``chatcmpl-<32 hex digits>`` like OpenAI's."""
-    return f"{prefix}-{uuid.uuid4().hex}"
+    """A response id, ``chatcmpl-<32 hex digits>`` like OpenAI's (no system call per id)."""
+    return f"{prefix}-{_IDS.getrandbits(128):032x}"
 
 
 def _usage(gen: Generation) -> dict[str, int]:
@@ -202,30 +206,19 @@ def _usage(gen: Generation) -> dict[str, int]:
             "total_tokens": gen.prompt_tokens + gen.completion_tokens}
 
 
-def _chat_json(served: Served) -> dict[str, Any]:
+def _response_json(served: Served, *, chat: bool) -> dict[str, Any]:
+    """The whole answer: a ``chat.completion`` (``chat``) or a ``text_completion``."""
     gen = served.generation
     assert gen is not None
+    choice: dict[str, Any] = (
+        {"index": 0, "message": {"role": "assistant", "content": gen.text}} if chat
+        else {"index": 0, "text": gen.text})
     return {
-        "id": _new_id("chatcmpl"),
-        "object": "chat.completion",
+        "id": _new_id("chatcmpl" if chat else "cmpl"),
+        "object": "chat.completion" if chat else "text_completion",
         "created": int(time.time()),
         "model": served.model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": gen.text},
-                     "logprobs": None, "finish_reason": gen.finish_reason}],
-        "usage": _usage(gen),
-    }
-
-
-def _completion_json(served: Served) -> dict[str, Any]:
-    gen = served.generation
-    assert gen is not None
-    return {
-        "id": _new_id("cmpl"),
-        "object": "text_completion",
-        "created": int(time.time()),
-        "model": served.model,
-        "choices": [{"index": 0, "text": gen.text, "logprobs": None,
-                     "finish_reason": gen.finish_reason}],
+        "choices": [{**choice, "logprobs": None, "finish_reason": gen.finish_reason}],
         "usage": _usage(gen),
     }
 
@@ -238,8 +231,14 @@ class _SSE:
     def __init__(self, chat: bool, include_usage: bool) -> None:
         self.chat = chat
         self.include_usage = include_usage
-        self.id = _new_id("chatcmpl" if chat else "cmpl")
+        self._id: str | None = None  # made when the stream starts (not for whole answers)
         self.created = int(time.time())
+
+    @property
+    def id(self) -> str:
+        if self._id is None:
+            self._id = _new_id("chatcmpl" if self.chat else "cmpl")
+        return self._id
 
     def _event(self, served: Served, choices: list[dict[str, Any]],
                usage: dict[str, int] | None = None) -> bytes:
@@ -288,26 +287,26 @@ def _router(request: Request) -> ChatRouter:
     return chat
 
 
-@ROUTES("/v1/chat/completions", "POST")
-async def chat_completions(request: Request) -> Response:
+async def _answer(request: Request, body_type: type[ChatBody] | type[CompletionBody],
+                  chat: bool) -> Response:
     started = time.perf_counter()
     try:
-        call, usage = parse(await request.body(), ChatBody)
+        call, usage = parse(await request.body(), body_type)
     except BadRequest as exc:
         return openai_error(400, str(exc), "invalid_request", exc.param)
-    encoder = _SSE(chat=True, include_usage=usage)
-    return await respond(_router(request), call, started, encoder, _chat_json, _failed)
+    encoder = _SSE(chat=chat, include_usage=usage)
+    render = functools.partial(_response_json, chat=chat)
+    return await respond(_router(request), call, started, encoder, render, _failed)
+
+
+@ROUTES("/v1/chat/completions", "POST")
+async def chat_completions(request: Request) -> Response:
+    return await _answer(request, ChatBody, chat=True)
 
 
 @ROUTES("/v1/completions", "POST")
 async def completions(request: Request) -> Response:
-    started = time.perf_counter()
-    try:
-        call, usage = parse(await request.body(), CompletionBody)
-    except BadRequest as exc:
-        return openai_error(400, str(exc), "invalid_request", exc.param)
-    encoder = _SSE(chat=False, include_usage=usage)
-    return await respond(_router(request), call, started, encoder, _completion_json, _failed)
+    return await _answer(request, CompletionBody, chat=False)
 
 
 @ROUTES("/v1/models", "GET")
