@@ -399,10 +399,68 @@ def calibrate(manifest: Path) -> None:
         )
 
 
+# --- snippets ---------------------------------------------------------------------------------
+
+SNIPPET_LINES = (8, 20, 50)
+
+
+def snippets(text: str, key: str) -> Iterator[tuple[int, str]]:
+    """Windows of ``SNIPPET_LINES`` lines cut from ``text`` at a position fixed by ``key``: what
+    a user pastes into a chat. A window with fewer than half its lines non-blank is skipped."""
+    lines = text.splitlines()
+    for n in SNIPPET_LINES:
+        if len(lines) < 2 * n:
+            continue
+        digest = hashlib.sha1(f"{key}:{n}".encode()).digest()
+        start = int.from_bytes(digest[:4], "big") % (len(lines) - n + 1)
+        window = lines[start : start + n]
+        if sum(1 for line in window if line.strip()) >= n // 2:
+            yield n, "\n".join(window) + "\n"
+
+
+def evaluate_snippets(manifest: Path, show_errors: int, error_split: str) -> None:
+    """Content-only language accuracy on windows cut from the code files (the language label
+    is the file's; config and prose files are left out: a window of them has no clear label)."""
+    per: dict[tuple[str, int], list[bool]] = defaultdict(list)
+    confusion: dict[str, Counter[str]] = defaultdict(Counter)
+    errors: list[str] = []
+    for e in _entries(manifest):
+        want = str(e["language"])
+        got = load(e) if str(e["kind"]) == "code" else None
+        if got is None:
+            continue
+        key = f"{e['path']}:{e.get('member', '')}:{e.get('line', '')}"
+        for n, window in snippets(got[0], key):
+            lang = detect(window).language
+            ok = lang == want
+            split = str(e["split"])
+            per[(split, n)].append(ok)
+            per[("all", n)].append(ok)
+            confusion[want][str(lang)] += 1
+            if not ok and error_split in ("all", split):
+                where = e.get("member") or e.get("line") or ""
+                errors.append(
+                    f"  [{split}] {n} lines of {e['path']} {where}: want {want}, got {lang}"
+                )
+    print("\n== mode: content-only snippets (language) ==")
+    for split in ("dev", "test", "all"):
+        cells = []
+        for n in SNIPPET_LINES:
+            rows = per[(split, n)]
+            if rows:
+                cells.append(f"{n:2d} lines: n={len(rows):3d} {sum(rows) / len(rows):7.2%}")
+        print(f"{split:>5}: " + "   ".join(cells))
+    _print_matrix("language, snippets", confusion)
+    if errors:
+        print(f"misclassified ({len(errors)}):")
+        print("\n".join(errors[:show_errors]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--build-manifest", action="store_true")
     ap.add_argument("--calibrate", action="store_true")
+    ap.add_argument("--snippets", action="store_true", help="also evaluate windows of code files")
     ap.add_argument("--manifest", type=Path, default=MANIFEST)
     ap.add_argument("--errors", type=int, default=40, help="misclassified entries to list")
     ap.add_argument(
@@ -425,6 +483,8 @@ def main() -> None:
         calibrate(args.manifest)
         return
     evaluate(args.manifest, args.errors, args.errors_split)
+    if args.snippets:
+        evaluate_snippets(args.manifest, args.errors, args.errors_split)
 
 
 if __name__ == "__main__":

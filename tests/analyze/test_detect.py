@@ -274,3 +274,133 @@ def test_detection_is_explained_and_serialisable() -> None:
 
 def test_empty_input_is_prose() -> None:
     assert detect("   \n").kind == "prose"
+
+
+# --- confusions fixed with grammar fit and weak cues (content only, no file name) ----------
+
+# JavaScript that reads like TypeScript to the cue table: `declare`, `enum` and `interface` as
+# plain names, and `: number)` in a ternary. The JavaScript grammar parses it cleanly.
+JS_LOOKS_TYPED = """\
+const declare = (interface, enumValues) => {
+  const enum_ = enumValues.filter((v) => v !== undefined)
+  const width = interface.wide ? interface.columns : number)
+  return { declare: true, enum: enum_, width }
+}
+class Walker {
+  constructor(root, options = {}) {
+    this.root = root
+    this.depth = options.depth ?? 0
+  }
+  visit(node) {
+    if (node.kind === 'group') return node.children.map((c) => this.visit(c))
+    return node.value
+  }
+}
+module.exports = { declare, Walker }
+"""
+# Only preprocessor lines: C by default, C++ when libstdc++'s own macros appear.
+C_VERSION_HEADER = """\
+#define APP_VERSION_CODE 393984
+#define APP_VERSION(maj,min,rev) (((maj) << 16) + ((min) << 8) + (rev))
+#define APP_VERSION_MAJOR 6
+#define APP_VERSION_PATCHLEVEL 1
+#define APP_VERSION_SUBLEVEL 0
+"""
+CPP_LOCKFREE_DEFINES = """\
+#ifndef _GLIBCXX_ATOMIC_LOCK_FREE_H
+#define _GLIBCXX_ATOMIC_LOCK_FREE_H 1
+
+#pragma GCC system_header
+
+#if __cplusplus >= 201103L
+#define ATOMIC_BOOL_LOCK_FREE        __GCC_ATOMIC_BOOL_LOCK_FREE
+#define ATOMIC_CHAR_LOCK_FREE        __GCC_ATOMIC_CHAR_LOCK_FREE
+#ifdef _GLIBCXX_USE_CHAR8_T
+#define ATOMIC_CHAR8_T_LOCK_FREE     __GCC_ATOMIC_CHAR8_T_LOCK_FREE
+#endif
+#define ATOMIC_INT_LOCK_FREE         __GCC_ATOMIC_INT_LOCK_FREE
+#endif
+
+#endif
+"""
+# tox.ini: comments, empty keys and indented multi-line values.
+TOX_INI = """\
+# Run the test matrix with: tox -p auto
+# The lint environment needs network access for the first run.
+
+[tox]
+envlist = py311,py312,lint
+isolated_build = true
+
+[testenv]
+deps =
+    pytest
+    pytest-cov
+commands =
+    pytest --cov=inventory {posargs}
+    coverage report --fail-under=90
+
+[testenv:lint]
+skip_install = true
+deps =
+    ruff
+commands =
+    ruff check src tests
+"""
+# Short snippets with code punctuation but few keyword cues: the grammars decide.
+JAVA_METHODS = """\
+    static long swap(Handle h, Object owner, long base, long expected, long value) {
+        return swap(h, owner, base, ((SegmentHandle) h).offset, expected, value);
+    }
+
+    static long swap(Handle h, Object owner, long base, long offset, long expected, long value) {
+        SegmentHandle handle = (SegmentHandle) h;
+        MemorySegment segment = handle.checkSegment(owner, base, false);
+        return segment.swapLong(offset, expected, value);
+    }
+"""
+JS_CATCH = """\
+  try {
+    versions = readdirSync(dir).filter((v) => v !== 'current')
+  } catch (err) {
+    if (err && err.code !== 'ENOENT') {
+      throw err
+    }
+  }
+"""
+KEY_VALUES = """\
+name = inventory (staging)
+owner = platform-team
+region = eu-west-1
+replicas = 3
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        pytest.param(JS_LOOKS_TYPED, "javascript", id="javascript-with-typescript-like-names"),
+        pytest.param(TYPESCRIPT, "typescript", id="typescript-still-typescript"),
+        pytest.param(C_VERSION_HEADER, "c", id="c-only-defines"),
+        pytest.param(CPP_LOCKFREE_DEFINES, "cpp", id="libstdcxx-only-defines"),
+        pytest.param(JAVA_METHODS, "java", id="java-methods-without-keywords"),
+        pytest.param(JS_CATCH, "javascript", id="javascript-fragment"),
+    ],
+)
+def test_confusable_code_without_a_name(text: str, language: str) -> None:
+    d = detect(text)
+    assert (d.kind, d.language) == ("code", language), d.reasons
+
+
+def test_ini_with_multi_line_values_is_config() -> None:
+    d = detect(TOX_INI)
+    assert (d.kind, d.language) == ("config", "ini"), d.reasons
+
+
+def test_grammars_do_not_claim_prose_or_key_value_lines() -> None:
+    prose = (
+        "The inventory service keeps one record per item. When an item is moved, the old\n"
+        "record is kept (for audit) and a new one is written; nothing is deleted.\n"
+    )
+    assert detect(prose).kind == "prose"
+    assert detect(KEY_VALUES).kind != "code"

@@ -20,7 +20,7 @@ import tree_sitter
 from .._exceptions import ParseError
 from ._source import line_start
 
-__all__ = ["Parsed", "parse", "walk"]
+__all__ = ["Parsed", "error_count", "parse", "walk"]
 
 Node = tree_sitter.Node
 
@@ -71,6 +71,26 @@ def parse(text: str, language: str, path: Path | None = None) -> Parsed:
         if error is not None:
             raise ParseError(_error_message(parsed, error, path))
     return parsed
+
+
+def error_count(text: str, language: str, limit: int = 1000) -> int:
+    """How many ERROR and MISSING nodes the grammar for ``language`` leaves in ``text`` (at most
+    ``limit``). Unlike :func:`parse` this excuses nothing: it is a measure of fit, used to choose
+    between candidate languages (see ``detect``), not a syntax check.
+
+    Raises:
+        ValueError: docroute has no tree-sitter grammar for ``language``.
+    """
+    root = _fit_parser(language).parse(text.encode("utf-8")).root_node
+    if not root.has_error:
+        return 0
+    count = 0
+    for node in walk(root, prune=lambda n: not n.has_error and not n.is_missing):
+        if node.is_error or node.is_missing:
+            count += 1
+            if count >= limit:
+                break
+    return count + (1 if root.is_error else 0)
 
 
 def walk(node: Node, prune: Callable[[Node], bool] | None = None) -> Iterator[Node]:
@@ -161,8 +181,9 @@ def _package_language(module: str, function: str = "language") -> Callable[[], o
 _GRAMMARS: dict[str, _Grammar] = {
     "powershell": _Grammar(_powershell_language, _powershell_tolerated),
     "csharp": _Grammar(_package_language("tree_sitter_c_sharp"), _strict),
-    "typescript": _Grammar(_package_language("tree_sitter_typescript", "language_typescript"),
-                           _strict),
+    "typescript": _Grammar(
+        _package_language("tree_sitter_typescript", "language_typescript"), _strict
+    ),
     # TypeScript with JSX (.tsx): a separate grammar, since `<T>value` casts read differently.
     "tsx": _Grammar(_package_language("tree_sitter_typescript", "language_tsx"), _strict),
     "javascript": _Grammar(_package_language("tree_sitter_javascript"), _strict),  # JSX too
@@ -184,6 +205,17 @@ def _grammar(language: str) -> _Grammar:
 @functools.cache
 def _parser(language: str) -> tree_sitter.Parser:
     return tree_sitter.Parser(tree_sitter.Language(_grammar(language).language()))
+
+
+# Grammars used only to measure fit (``error_count``), not to parse for analysis.
+_FIT_ONLY: dict[str, Callable[[], object]] = {"python": _package_language("tree_sitter_python")}
+
+
+@functools.cache
+def _fit_parser(language: str) -> tree_sitter.Parser:
+    if language in _FIT_ONLY:
+        return tree_sitter.Parser(tree_sitter.Language(_FIT_ONLY[language]()))
+    return _parser(language)
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -18,7 +18,10 @@
 
 Only the first ``SAMPLE_CHARS`` characters are read (plus a cheap scan for fenced blocks in
 longer documents), so a 50-line function is classified in about 0.15 ms and no parser or model
-is loaded. Accuracy on 530 real files: ``benchmarks/bench_classify.py``.
+is loaded. Tree-sitter grammars are consulted only in two ambiguous cases: cues that say
+TypeScript (the JavaScript grammar decides), and short code-shaped input with too few cues
+(the grammar with the fewest syntax errors wins). Accuracy on 530 real files:
+``benchmarks/bench_classify.py``.
 """
 
 from __future__ import annotations
@@ -65,6 +68,11 @@ _CUE_CAP = 8  # one cue counts at most this many times
 _MIN_CODE_SCORE = 4.0  # below this, content without config/markdown structure is prose
 _MIN_MARKDOWN_SCORE = 4.0  # Markdown-specific syntax needed to call prose Markdown, not text
 _CONFIG_BEATS_CODE = 12.0  # a config-shaped sample with a code score above this is code
+_MIN_WEAK_CODE_SCORE = 2.0  # enough for code when there is no English outside comments
+_GRAMMAR_CHARS = 8_000  # a grammar deciding between two languages parses this many characters
+_FIT_MAX_CHARS = 4_000  # grammars judge only inputs this short (a pasted snippet)
+_FIT_MAX_ENGLISH = 0.1  # ... whose words outside comments are at most this share English
+_FIT_LINES_PER_ERROR = 8  # ... and that the best grammar parses with one error per this many lines
 _PROSE_WEIGHT = 60.0  # prose evidence = this x the share of English function words
 _PROSE_MAX_SYMBOLS = 0.03  # code symbols per character above which prose evidence halves
 
@@ -293,6 +301,8 @@ _PS_VERBS = frozenset(
     ]
 )
 # fmt: on
+# Identifier prefixes that only the C++ standard library's own macros use.
+_CPP_PREFIXES = ("_GLIBCXX", "__glibcxx_")
 # English function words that no programming language here uses as a keyword.
 # fmt: off
 _STOPWORDS = frozenset(
@@ -419,7 +429,7 @@ def _evidence(sample: str) -> _Evidence:
     # Keywords count outside comments and docstrings; syntax cues (some of which are comment
     # conventions, like '/// <summary>') count everywhere.
     counts = Counter(_TOKEN.findall(_without_comments(sample)))
-    verbs = words = stop = 0
+    verbs = words = stop = glibcxx = 0
     index, stopwords = _KEYWORD_INDEX, _STOPWORDS
     for tok, n in counts.items():
         words += n
@@ -433,8 +443,12 @@ def _evidence(sample: str) -> _Evidence:
                 _add(ev, lang, weight, n, tok)
         elif "-" in tok and tok[0] not in "$-" and tok.split("-", 1)[0] in _PS_VERBS:
             verbs += n
+        elif tok.startswith(_CPP_PREFIXES):
+            glibcxx += n
     if verbs:
         _add(ev, "powershell", 3.0, verbs, "Verb-Noun command")
+    if glibcxx:
+        _add(ev, "cpp", 6.0, glibcxx, "_GLIBCXX_/__glibcxx_ macro")
     for lang, label, weight, literal in _SYNTAX_CUES:
         n = sample.count(literal)
         if n:
@@ -487,6 +501,8 @@ _YAML_ITEM = re.compile(r"^[ \t]*-[ \t]+\S[^\n]*$", _M)
 _STRUCTURAL_LINE = re.compile(r"^[ \t]*[^\s#;]", _M)
 _INI_SECTION = re.compile(r"^\s*\[[^\[\]\n]+\]\s*$", _M)
 _TOML_TABLE_ARRAY = re.compile(r"^\s*\[\[[\w.\"-]+\]\]\s*$", _M)
+_TOP_LINE = re.compile(r"^[^\s#;]", _M)
+_KEY_ANY = re.compile(r"^[\w.\"-]+[ \t]*=", _M)
 _KEY_EQ = re.compile(r"^[ \t]*[\w.\"-]+[ \t]*=[ \t]*\S", _M)
 _TOML_VALUE = re.compile(r"^[ \t]*[\w.\"-]+[ \t]*=[ \t]*(?:\"|'|\[|\{|true\b|false\b|\d)", _M)
 _CONFIG_FIRST_LINE = re.compile(r"[\w.\"'/$-]+[ \t]*[:=]|\[|-[ \t]+\S|---")
@@ -521,7 +537,11 @@ def _config_language(sample: str) -> tuple[str | None, str, bool]:
         return None, "", False
     sections = _count(_INI_SECTION, sample, 100_000)
     key_eq = _count(_KEY_EQ, sample, 100_000)
-    if sections and key_eq >= 2 and sections + key_eq >= 0.3 * structural:
+    # An indented line continues the value above it (a multi-line INI value), so only lines
+    # that start at the margin are weighed against [sections] and keys; a key may be empty.
+    top = _count(_TOP_LINE, sample, 100_000)
+    keys = _count(_KEY_ANY, sample, 100_000)
+    if sections and key_eq >= 2 and sections + keys >= 0.3 * top:
         typed = _count(_TOML_VALUE, sample, 100_000)
         if _TOML_TABLE_ARRAY.search(sample) or typed >= 0.8 * key_eq:
             return "toml", f"{sections} [tables], {key_eq} key = value lines, values typed", False
@@ -649,7 +669,23 @@ def _detect_content(sample: str, text: str) -> Detection:
     share = ev.stopwords / words if words >= 8 else 0.0
     symbols = sum(code_sample.count(c) for c in _CODE_SYMBOLS) / max(len(code_sample), 1)
     prose = _PROSE_WEIGHT * share * (1.0 if symbols < _PROSE_MAX_SYMBOLS else 0.5) + md_score
-    if best_lang is not None and best >= _MIN_CODE_SCORE and best > prose:
+    if best_lang == "typescript" and "javascript" in ev.scores:
+        best_lang = _javascript_or_typescript(code_sample)
+    if best_lang is None or best < _MIN_CODE_SCORE:
+        fit = _grammar_fit(code_sample, ev, share, md_specific)
+        if fit is not None:
+            best_lang, errors = fit
+            return Detection(
+                "code", best_lang, 0.6, (f"{best_lang} grammar fits ({errors} syntax errors)",)
+            )
+    if (
+        best_lang is not None
+        and best > prose
+        and (
+            best >= _MIN_CODE_SCORE
+            or (best >= _MIN_WEAK_CODE_SCORE and _no_english(ev, best_lang, md_specific))
+        )
+    ):
         hits = ", ".join(ev.hits[best_lang][:6])
         reasons: tuple[str, ...] = (f"{best_lang} cues (score {best:.1f}): {hits}",)
         if len(ranked) > 1:
@@ -663,6 +699,60 @@ def _detect_content(sample: str, text: str) -> Detection:
         why = f"Markdown ({', '.join(md_reasons)})"
         return Detection(kind, "markdown", _margin(prose, best), (why, prose_why, code_why))
     return Detection("prose", "text", _margin(prose + 1.0, best), (prose_why, code_why))
+
+
+def _no_english(ev: _Evidence, lang: str, md_specific: float) -> bool:
+    """No English outside comments and no Markdown: weak cues are enough to call it code, if
+    there are two different ones (one cue repeated is too little)."""
+    return ev.stopwords == 0 and md_specific < _MIN_MARKDOWN_SCORE and len(ev.hits[lang]) >= 2
+
+
+def _javascript_or_typescript(sample: str) -> str:
+    """TypeScript is a superset of JavaScript: the cues say TypeScript, so the JavaScript grammar
+    decides. Code that it parses with no more errors than the TypeScript grammar uses no
+    TypeScript-only syntax (annotations, ``interface``, generics) and is JavaScript."""
+    from ._treesitter import error_count  # tree-sitter loads only when a grammar must decide
+
+    cut = sample[:_GRAMMAR_CHARS]
+    if len(sample) > _GRAMMAR_CHARS:
+        cut = cut[: cut.rfind("\n") + 1] or cut
+    return (
+        "javascript"
+        if error_count(cut, "javascript") <= error_count(cut, "typescript")
+        else "typescript"
+    )
+
+
+# Ties between grammars that fit equally well go to the cues, then to this order: the stricter
+# grammars first (C's and C++'s, parsed without a preprocessor, accept the most), and a subset
+# before its superset (JavaScript before TypeScript, C before C++).
+_FIT_LANGUAGES = ("java", "csharp", "python", "javascript", "typescript", "c", "cpp")
+
+
+def _grammar_fit(
+    sample: str, ev: _Evidence, share: float, md_specific: float
+) -> tuple[str, int] | None:
+    """For short code-shaped input with too few cues (no English outside comments, code
+    symbols, no Markdown): the language whose grammar parses it with the fewest syntax errors,
+    when that is at most one error per ``_FIT_LINES_PER_ERROR`` lines; ties go to the cues."""
+    if len(sample) > _FIT_MAX_CHARS or md_specific >= _MIN_MARKDOWN_SCORE:
+        return None
+    if ev.words < 4 or share > _FIT_MAX_ENGLISH:
+        return None
+    lines = sum(1 for line in sample.splitlines() if line.strip())
+    if not any(c in sample for c in "(){};") or 2 * _count(_KEY_EQ, sample, lines) >= lines:
+        return None  # no code punctuation, or mostly 'key = value' lines (INI-like)
+    from ._treesitter import error_count  # tree-sitter loads only when a grammar must decide
+
+    allowed = lines // _FIT_LINES_PER_ERROR
+    ranked = sorted(
+        (
+            (error_count(sample, lang, allowed + 1), -ev.scores.get(lang, 0.0), i, lang)
+            for i, lang in enumerate(_FIT_LANGUAGES)
+        ),
+    )
+    errors, _, _, lang = ranked[0]
+    return (lang, errors) if errors <= allowed else None
 
 
 def _margin(best: float, second: float) -> float:
