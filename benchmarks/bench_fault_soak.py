@@ -118,10 +118,13 @@ def units() -> list[Unit]:
     return found
 
 
-def make_config(urls: list[str], output_tokens: int) -> Config:
-    options = {"retries": 5, "backoff_s": 0.1, "backoff_max_s": 1.0, "breaker_failures": 2,
-               "breaker_open_s": 2.0, "connect_timeout_s": 1.0, "ttft_timeout_s": 30.0,
-               "health_timeout_s": 2.0, "tokenizer": "embedded:smollm2-135m"}
+def make_config(urls: list[str], output_tokens: int, retry_budget_s: float) -> Config:
+    # No count cap on retries: each request is retried on the replicas for retry_budget_s,
+    # and waits for a replica to come back when all of them are down.
+    options = {"retry_budget_s": retry_budget_s, "backoff_s": 0.1, "backoff_max_s": 1.0,
+               "breaker_failures": 2, "breaker_open_s": 2.0, "connect_timeout_s": 1.0,
+               "ttft_timeout_s": 30.0, "health_timeout_s": 2.0,
+               "tokenizer": "embedded:smollm2-135m"}
     model = ModelConfig(backend="openai", model="smollm2", urls=urls, max_context=1024,
                         roles=["small", "code", "prose"], family="chatml", options=options)
     return Config(models={"smol": model}, routing=RoutingConfig(default_model="smol"),
@@ -236,6 +239,8 @@ def main() -> None:
     parser.add_argument("--down-for", type=float, default=1.0, help="seconds before restart")
     parser.add_argument("--output-tokens", type=int, default=192)
     parser.add_argument("--max-minutes", type=float, default=30.0, help="per run")
+    parser.add_argument("--retry-budget", type=float, default=300.0, metavar="SECONDS",
+                        help="the model's retry_budget_s (how long a request is retried)")
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
@@ -248,7 +253,7 @@ def main() -> None:
     try:
         for server in servers:
             server.start()
-        config = make_config([s.url for s in servers], args.output_tokens)
+        config = make_config([s.url for s in servers], args.output_tokens, args.retry_budget)
         max_s = args.max_minutes * 60
         print(f"baseline: {len(work)} requests, {args.workers} in flight ...", flush=True)
         results.append(run("baseline", config, work, args.workers, None, max_s))

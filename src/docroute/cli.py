@@ -181,21 +181,29 @@ def models(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """List the configured models, their backend, roles and whether each is available."""
+    """List the configured models, their backend, roles and whether each is available.
+
+    Models on servers get a row per replica: its URL, health (healthy, failing, or an open
+    breaker cooling down until its next probe), requests in flight, and calls served / failed.
+    """
     from .pool import ModelPool
 
     cfg = _load(config)
     pool = ModelPool(cfg)
     rows: list[dict[str, Any]] = []
     for name, mc in cfg.models.items():
+        replicas: list[dict[str, Any]] = []
         try:
-            st = pool.get(name).status()
+            backend = pool.get(name)
+            st = backend.status()  # server backends health-check every replica here
             available, detail = st.available, st.detail
+            replica_health = getattr(backend, "replica_health", None)
+            replicas = list(replica_health()) if callable(replica_health) else []
         except Exception as exc:  # a broken backend is a row in the table, not a crash
             available, detail = False, str(exc)
         rows.append({"name": name, "backend": mc.backend, "model": mc.model,
                      "roles": mc.roles, "max_context": mc.max_context,
-                     "available": available, "detail": detail})
+                     "available": available, "detail": detail, "replicas": replicas})
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -207,6 +215,27 @@ def models(
                       str(r["max_context"]), "yes" if r["available"] else "[red]no[/red]",
                       r["detail"])
     Console().print(table)
+    if any(r["replicas"] for r in rows):
+        Console().print(_replica_table(rows))
+
+
+_REPLICA_STATES = {"healthy": "[green]healthy[/green]", "failing": "[yellow]failing[/yellow]",
+                   "half-open": "[yellow]half-open (probing)[/yellow]"}
+
+
+def _replica_table(rows: list[dict[str, Any]]) -> Table:
+    """A row per server replica of ``docroute models``' rows."""
+    table = Table(title="replicas")
+    for col in ("model", "url", "state", "in flight", "served", "failed", "last error"):
+        table.add_column(col)
+    for r in rows:
+        for h in r["replicas"]:
+            state = _REPLICA_STATES.get(h["state"], h["state"])
+            if h["state"] == "open":
+                state = f"[red]open breaker[/red] (cooling, probe in {h['retry_in_s']:.0f} s)"
+            table.add_row(r["name"], h["url"], state, str(h["outstanding"]), str(h["served"]),
+                          str(h["failed"]), h["last_error"] if h["state"] != "healthy" else "")
+    return table
 
 
 DEFAULT_POLICIES = "single:large,single:small,complexity,content-split,cascade,adaptive"

@@ -15,13 +15,15 @@
 
 At most ``routing.max_chain`` models are *called* for one unit. A model that cannot hold the
 prompt is not called, but it is never skipped silently: it gets an attempt with outcome
-``"skipped"`` and the arithmetic. Every attempt is kept, so the caller sees what each model did;
+``"skipped"``, the arithmetic in its ``detail`` and the numbers in its ``no_fit`` field (a
+``NoFit``). Every attempt is kept, so the caller sees what each model did;
 when all fail, ``AllAttemptsFailed`` names each attempt and why it failed, and the models the
 cap left untried.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -39,7 +41,8 @@ from .config import Config
 from .generate import document_unit
 from .pool import ModelPool
 from .prompts import build_messages
-from .route import Decision, cascade_checks, route, route_options, size_context
+from .route import Decision, buckets_for, cascade_checks, route, route_options, size_context
+from .route.decision import NoFit
 from .types import DocContent, Unit
 
 __all__ = ["Attempt", "Dispatched", "dispatch_unit"]
@@ -57,6 +60,7 @@ class Attempt:
     n_ctx: int | None = None
     seconds: float = 0.0
     replica: str | None = None  # the server replica that answered (server backends)
+    no_fit: NoFit | None = None  # outcome "skipped": the prompt does not fit the model's window
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,10 +134,13 @@ class _Walk:
             backend = self.pool.get(model)
             family = self.config.models[model].family
             messages = build_messages(self.unit, family, self.context)
+            counted = _count(self.decision, messages, backend, model)
             try:
-                sized = _sized(self.decision, messages, backend, model, self.config, self.pool)
+                sized = _sized(self.decision, counted, model, self.config, self.pool)
             except ContextOverflowError as exc:
-                self._failure(model, "skipped", f"not called: {exc}", None, start)
+                self.attempts.append(Attempt(model, "skipped", f"not called: {exc}", None,
+                                             _since(start),
+                                             no_fit=_no_fit(model, counted, self.config)))
                 return None
             n_ctx = sized.n_ctx
             self.calls += 1
@@ -175,17 +182,38 @@ class _Walk:
         return AllAttemptsFailed(message, self.attempts)
 
 
-def _sized(decision: Decision, messages: list[dict[str, str]], backend: Backend, model: str,
-           config: Config, pool: ModelPool) -> Decision:
-    """``decision`` for ``model``, its window sized from the prompt's real token count."""
+def _count(decision: Decision, messages: list[dict[str, str]], backend: Backend,
+           model: str) -> tuple[int, bool] | None:
+    """The prompt's tokens for ``model`` and whether the count is exact; None: keep the
+    router's decision as it is (no local tokenizer, and the router sized this very model)."""
     counted = backend.count_prompt_tokens(messages)
-    exact = counted is not None
-    if counted is None:  # no local tokenizer: keep the router's estimate (it has a margin)
-        if model == decision.model:
-            return decision
-        counted = decision.prompt_tokens
-    return size_context(decision, counted, exact=exact, config=config,
+    if counted is not None:
+        return counted, True
+    if model == decision.model:
+        return None
+    return decision.prompt_tokens, False  # the router's estimate (it gets a margin)
+
+
+def _sized(decision: Decision, counted: tuple[int, bool] | None, model: str, config: Config,
+           pool: ModelPool) -> Decision:
+    """``decision`` for ``model``, its window sized from the prompt's token count."""
+    if counted is None:
+        return decision
+    tokens, exact = counted
+    return size_context(decision, tokens, exact=exact, config=config,
                         loaded=pool.loaded_contexts(), model=model)
+
+
+def _no_fit(model: str, counted: tuple[int, bool] | None, config: Config) -> NoFit | None:
+    """The numbers of a prompt that does not fit ``model`` (None when they are unknown)."""
+    if counted is None:
+        return None
+    tokens, exact = counted
+    ctx = config.context
+    margin = 0 if exact else math.ceil(tokens * ctx.safety_margin)
+    model_max = config.models[model].max_context
+    return NoFit(model, tokens, exact, tokens + margin + ctx.output_tokens,
+                 max(buckets_for(ctx, model_max), default=0), model_max)
 
 
 def _since(start: float) -> float:

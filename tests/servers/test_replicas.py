@@ -106,7 +106,8 @@ def test_no_retry_past_the_deadline_and_the_error_lists_every_try() -> None:
 
     with pytest.raises(BackendOverloaded) as info:
         call_with_retry(changing, RetryPolicy(retries=1), sleep=lambda s: None, clock=clock)
-    assert str(info.value) == "busy at 102 (try 2; earlier: BackendOverloaded: busy at 101)"
+    assert str(info.value) == ("busy at 102 (try 2; earlier: BackendOverloaded: busy at 101; "
+                               "gave up: no retries left (retries = 1))")
 
 
 # --- real replicas ----------------------------------------------------------------------------

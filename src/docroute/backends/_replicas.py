@@ -9,10 +9,13 @@ This module holds what the two server backends (``ollama``, ``openai``) share:
   outstanding requests among those whose breaker lets requests through, preferring replicas
   this request has not tried yet. A replica is health-checked before its first request and
   again after every failure, so a request is sent only to a replica that answered its last check.
+  ``ready_in()`` says how long until some replica can take a request (the retry loop waits that
+  long instead of spending a try), ``down_for()`` how long every replica has been failing.
 * ``ServerOptions``: the options every server backend reads from ``[models.NAME.options]``
   (timeouts, retries, breaker), validated with pydantic.
 * ``ServerBackend``: the ``generate`` loop both backends run: local prompt count (when a
-  tokenizer is configured), retries with backoff over the replicas, the truncation check, and
+  tokenizer is configured), retries on a time budget over the replicas (``_retry``), the
+  truncation check, and
   ``status()`` with every replica's health. A backend subclass implements three methods: make a
   client for a URL, health-check a replica, and run one request on one replica.
 """
@@ -59,6 +62,10 @@ _log = logging.getLogger(__name__)
 
 C = TypeVar("C")
 
+# While another request health-checks the only replicas that could be ready, look again this
+# often (a check answers in milliseconds when the server is up).
+PROBE_POLL_S = 0.1
+
 
 # --- options ---------------------------------------------------------------------------------
 
@@ -74,7 +81,11 @@ class ServerOptions(BaseModel):
     ttft_timeout_s: float = Field(default=60.0, gt=0)
     timeout_s: float = Field(default=600.0, gt=0)  # the whole request, checked at every chunk
     stream: bool = True  # stream responses (needed for time-to-first-token)
-    retries: int = Field(default=2, ge=0)  # extra tries on transient errors, other replicas first
+    # Transient errors are tried again (other replicas first) while the request is within
+    # this many seconds of its first try; when every replica is down, the request waits for
+    # the first one to come back within the same budget.
+    retry_budget_s: float = Field(default=120.0, ge=0)
+    retries: int | None = Field(default=None, ge=0)  # also cap the extra tries (None: no cap)
     backoff_s: float = Field(default=0.25, ge=0)  # first retry waits up to this long (jittered)
     backoff_max_s: float = Field(default=4.0, ge=0)
     breaker_failures: int = Field(default=3, ge=1)  # this many failures ...
@@ -213,6 +224,7 @@ class ReplicaSet(Generic[C]):
         connect: Callable[[str], C],
         check: Callable[[Replica[C]], None],
         breaker: Callable[[], CircuitBreaker],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not urls:
             raise ConfigError(f"models.{model}: a server backend needs at least one URL")
@@ -221,6 +233,8 @@ class ReplicaSet(Generic[C]):
         self.replicas: list[Replica[C]] = [Replica(url.rstrip("/"), breaker()) for url in urls]
         self._lock = threading.Lock()
         self._picks = itertools.count(1)
+        self._clock = clock
+        self._down_since: float | None = None  # since when no replica has been up (see down_for)
 
     @contextlib.contextmanager
     def acquire(self, avoid: Collection[str] = ()) -> Iterator[Replica[C]]:
@@ -239,7 +253,7 @@ class ReplicaSet(Generic[C]):
             raise
         else:
             with self._lock:
-                replica.breaker.record_success()
+                self._up(replica)
                 replica.served += 1
         finally:
             with self._lock:
@@ -267,14 +281,35 @@ class ReplicaSet(Generic[C]):
                 self._failed(replica, exc)
             else:
                 with self._lock:
-                    replica.breaker.record_success()
-                    replica.verified, replica.last_error = True, ""
+                    self._up(replica)
         return self.health()
 
     def health(self) -> list[ReplicaHealth]:
         """Every replica's state as last seen (no network)."""
         with self._lock:
             return [self._health(r) for r in self.replicas]
+
+    def ready_in(self) -> float:
+        """Seconds until some replica can take a request: 0 when one can now (possibly after
+        a health check), else until the earliest open breaker lets a probe through; a replica
+        whose probe is running counts as ready in ``PROBE_POLL_S``."""
+        with self._lock:
+            waits: list[float] = []
+            for r in self.replicas:
+                if r.probing:
+                    waits.append(PROBE_POLL_S)
+                elif r.breaker.allows_requests():
+                    return 0.0
+                else:
+                    waits.append(r.breaker.retry_in())
+            return min(waits, default=0.0)
+
+    def down_for(self) -> float:
+        """Seconds since every replica has been failing (0 while one is up or unchecked)."""
+        with self._lock:
+            if self._down_since is None:
+                return 0.0
+            return self._clock() - self._down_since
 
     def close(self) -> None:
         with self._lock:
@@ -316,8 +351,7 @@ class ReplicaSet(Generic[C]):
                     replica.probing = False
                 raise
             with self._lock:
-                replica.verified, replica.probing, replica.last_error = True, False, ""
-                replica.breaker.record_success()
+                self._up(replica)
             return replica
 
     def _pick(self, avoid: Collection[str], exclude: set[int]) -> Replica[C] | None:
@@ -330,6 +364,12 @@ class ReplicaSet(Generic[C]):
         replica.last_pick = next(self._picks)
         return replica
 
+    def _up(self, replica: Replica[C]) -> None:
+        """``replica`` answered (a request or a health check). Call with the lock held."""
+        replica.breaker.record_success()
+        replica.verified, replica.probing, replica.last_error = True, False, ""
+        self._down_since = None
+
     def _failed(self, replica: Replica[C], exc: BackendError) -> None:
         with self._lock:
             replica.breaker.record_failure()
@@ -337,6 +377,8 @@ class ReplicaSet(Generic[C]):
             replica.verified = replica.probing = False
             reason = str(exc).removeprefix(f"{self.model} at {replica.url}: ")
             replica.last_error = f"{type(exc).__name__}: {reason}"
+            if self._down_since is None and all(r.last_error for r in self.replicas):
+                self._down_since = self._clock()
         _log.info("%s: replica %s failed (%s), breaker %s", self.model, replica.url,
                   replica.last_error, replica.breaker.state)
 
@@ -413,7 +455,7 @@ class ServerBackend(Generic[C]):
             name, urls, self._connect, self._check,
             lambda: CircuitBreaker(o.breaker_failures, o.breaker_window_s, o.breaker_open_s),
         )
-        self.retry = RetryPolicy(o.retries, o.backoff_s, o.backoff_max_s)
+        self.retry = RetryPolicy(o.retries, o.backoff_s, o.backoff_max_s, o.retry_budget_s)
         self._tokenizer: Any = None
         self._tokenizer_lock = threading.Lock()
         self._counts: OrderedDict[tuple[tuple[str, str], ...], int | None] = OrderedDict()
@@ -474,7 +516,8 @@ class ServerBackend(Generic[C]):
             generation.replica = replica.url
             return generation
 
-        generation = call_with_retry(once, self.retry, deadline=deadline)
+        generation = call_with_retry(once, self.retry, deadline=deadline,
+                                     wait_hint=self._wait_hint)
         self._check_truncation(generation, local)
         if local is not None and not generation.prompt_tokens:
             generation.prompt_tokens = local
@@ -531,6 +574,15 @@ class ServerBackend(Generic[C]):
 
     def _loaded_n_ctx(self) -> int | None:
         return None
+
+    def _wait_hint(self, exc: BackendError) -> float:
+        """How long the next try must wait for a replica (``_retry``'s ``wait_hint``):
+        until the earliest one can be probed, or ``inf`` (give up now) when every replica has
+        been failing for longer than the retry budget (an outage, not a restart: the next
+        model of the fallback chain should have the request)."""
+        if self.replicas.down_for() > self.options.retry_budget_s:
+            return math.inf
+        return self.replicas.ready_in()
 
     def _stream_state(self, deadline: float) -> StreamState:
         """The read timeout for one request: the first-token limit while streaming, never

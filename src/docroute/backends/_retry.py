@@ -1,18 +1,31 @@
-"""Retries with jittered exponential backoff, for transient backend errors only.
+"""Retries on a time budget, with jittered exponential backoff, for transient errors only.
 
-A ``BackendError`` whose class says ``transient`` (unreachable server, timeout, overload) is worth
-another try, usually on another replica; anything else (model not found, a truncated prompt, a
-bad request) fails the same way again, so it is raised at once. ``ContextOverflowError`` and other
-non-backend errors are never retried here.
+A ``BackendError`` whose class says ``transient`` (unreachable server, timeout, overload, a
+stream cut off) is worth another try, usually on another replica; anything else (model not
+found, a truncated prompt, a bad request) fails the same way again, so it is raised at once.
+``ContextOverflowError`` and other non-backend errors are never retried here.
 
-The delay before retry ``k`` (0-based) is "full jitter": uniform in
-``[0, min(max_s, base_s * 2**k)]``, which spreads the retries of many threads over time instead
-of sending them back together. No retry starts when its delay would end after the deadline.
+How long: new tries start while the request is within its retry budget (``budget_s`` from the
+first try, and never past the request's own deadline); ``retries``, when set, also caps their
+number. The pause before the next try is the larger of
+
+* the backoff: "full jitter", uniform in ``[0, min(max_s, base_s * 2**k)]`` before retry ``k``
+  (0-based), which spreads the retries of many threads over time instead of sending them back
+  together; and
+* the caller's ``wait_hint(error)``: for a server model, the time until one of its replicas can
+  take a request again (every replica down or cooling: wait for the earliest one's probe,
+  instead of spending tries on refused connections). ``math.inf`` means: do not wait.
+
+No try starts when its pause would end after the budget. The error raised at the end is the
+last one; when it is not the first, its message names every earlier try, why it failed, and
+why there was no further try.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -27,19 +40,27 @@ _log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+_MAX_EXPONENT = 32  # 2**32 * base_s is above any sensible max_s; keeps the float finite
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to wait: ``retries`` extra tries after the first one."""
+    """When to try again: within ``budget_s`` seconds of the first try, and at most
+    ``retries`` extra tries when that is set (None: as many as the budget allows)."""
 
-    retries: int = 2
+    retries: int | None = None
     base_s: float = 0.25
     max_s: float = 4.0
+    budget_s: float = 120.0
 
     def delay(self, retry: int, rand: Callable[[], float] = random.random) -> float:
         """Seconds to wait before retry number ``retry`` (0 = the first retry)."""
-        ceiling = min(self.max_s, self.base_s * (2 ** retry))
+        ceiling = min(self.max_s, self.base_s * (2 ** min(retry, _MAX_EXPONENT)))
         return ceiling * rand()
+
+
+def _no_wait(exc: BackendError) -> float:
+    return 0.0
 
 
 def call_with_retry(
@@ -47,33 +68,68 @@ def call_with_retry(
     policy: RetryPolicy,
     *,
     deadline: float | None = None,
+    wait_hint: Callable[[BackendError], float] = _no_wait,
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
-    """``fn()``, tried again after a jittered backoff while it raises a transient error.
+    """``fn()``, tried again while it raises a transient error and the budget allows.
 
-    The last error is raised as it is when there are no tries left (or no time before
-    ``deadline``, a ``clock()`` value); when it is not the first, its message lists the
-    earlier failures, so the caller sees every try.
+    ``deadline`` (a ``clock()`` value) is the request's own end: no try starts after it, even
+    within the budget. ``wait_hint(error)``: the least time to wait before the next try can
+    succeed (see the module's docstring).
     """
+    end = clock() + policy.budget_s
+    if deadline is not None:
+        end = min(end, deadline)
     failures: list[str] = []
-    for retry in range(policy.retries + 1):
+    for retry in itertools.count():
         try:
             return fn()
         except BackendError as exc:
-            pause = policy.delay(retry, rand)
-            out_of_time = deadline is not None and clock() + pause >= deadline
-            if not exc.transient or retry == policy.retries or out_of_time:
-                if failures:
-                    earlier = [f for f in dict.fromkeys(failures) if f != _describe(exc)]
-                    exc.args = (f"{exc} (try {retry + 1}; earlier: "
-                                + ("; ".join(earlier) or "the same") + ")",)
+            pause, stop = _next_pause(exc, retry, policy, end, wait_hint, rand, clock)
+            if stop:
+                _annotate(exc, failures, stop)
                 raise
             failures.append(_describe(exc))
             _log.info("transient error, retry %d in %.2f s: %s", retry + 1, pause, exc)
             sleep(pause)
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _next_pause(exc: BackendError, retry: int, policy: RetryPolicy, end: float,
+                wait_hint: Callable[[BackendError], float], rand: Callable[[], float],
+                clock: Callable[[], float]) -> tuple[float, str]:
+    """The pause before the next try, or why there is no next try ("" when there is)."""
+    if not exc.transient:
+        return 0.0, "not a transient error"
+    if policy.retries is not None and retry >= policy.retries:
+        return 0.0, f"no retries left (retries = {policy.retries})"
+    wait = wait_hint(exc)
+    if math.isinf(wait):
+        return 0.0, "every replica has been down for longer than the retry budget"
+    pause = max(policy.delay(retry, rand), wait)
+    if clock() + pause >= end:
+        why = "the next replica is not ready" if wait > 0 else "the backoff would end"
+        return pause, f"{why} after the retry budget ({policy.budget_s:g} s) or the deadline"
+    return pause, ""
+
+
+def _annotate(exc: BackendError, failures: list[str], stop: str) -> None:
+    """Add the earlier tries, each with why it failed, and why it stopped, to ``exc``."""
+    if not failures:
+        return
+    earlier = "; ".join(_runs(failures))
+    exc.args = (f"{exc} (try {len(failures) + 1}; earlier: {earlier}; gave up: {stop})",)
+
+
+def _runs(failures: list[str]) -> list[str]:
+    """Consecutive equal failures as one entry with a count: ``"X (2 tries)"``."""
+    out: list[str] = []
+    for text, group in itertools.groupby(failures):
+        n = sum(1 for _ in group)
+        out.append(text if n == 1 else f"{text} ({n} tries)")
+    return out
 
 
 def _describe(exc: BackendError) -> str:

@@ -91,7 +91,8 @@ class StreamingServerBackend(ServerBackend[C]):
                 first = next(chunks, None)
                 return _Opened(stack.pop_all(), replica, chunks, first)
 
-        opened = call_with_retry(open_stream, self.retry, deadline=deadline)
+        opened = call_with_retry(open_stream, self.retry, deadline=deadline,
+                                 wait_hint=self._wait_hint)
         with opened.stack:  # a failure in here counts against the replica
             chunk = opened.first
             while chunk is not None and chunk.generation is None:

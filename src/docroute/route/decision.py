@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-__all__ = ["ContextChoice", "Decision", "Reload"]
+__all__ = ["ContextChoice", "Decision", "NoFit", "Reload"]
 
 # "none": the model is loaded at exactly this size; "avoided": a smaller bucket would fit, but the
 # loaded (larger) one is reused to skip a reload; "paid": the loaded size is too small, so the
@@ -52,6 +52,27 @@ class ContextChoice:
             "reload": self.reload,
             "reasons": list(self.reasons),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class NoFit:
+    """Why a model was not called: the prompt does not fit its largest context window.
+
+    The structured form of a ``ContextOverflowError`` for the records (a dispatch attempt with
+    outcome ``"skipped"`` carries one), so a skip by size is never only a sentence.
+    """
+
+    model: str
+    prompt_tokens: int
+    exact: bool  # prompt_tokens came from the model's tokenizer
+    needed: int  # prompt + safety margin + output budget
+    largest_window: int  # the model's largest bucket (buckets capped at its maximum)
+    model_max: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"model": self.model, "prompt_tokens": self.prompt_tokens, "exact": self.exact,
+                "needed": self.needed, "largest_window": self.largest_window,
+                "model_max": self.model_max}
 
 
 @dataclass(frozen=True, slots=True)
