@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from docroute.analyze import extract_units
-from docroute.tidy import complete_sentences, tidy_doc
+from docroute.tidy import complete_sentences, tidy_doc, tidy_text, was_cut
 from docroute.types import DocContent, Example
 
 PS = """function Add-Item {
@@ -51,3 +51,38 @@ def test_a_parameter_text_copied_from_the_synopsis_is_dropped() -> None:
                                  "Owner": "Who owns it, by user name."})
     tidy, _ = tidy_doc(unit, doc)
     assert set(tidy.parameters) == {"Owner"}
+
+
+def test_abbreviations_and_initials_end_no_sentence() -> None:
+    # SmolLM2 stopped at "criteria, e." (a cut "e.g."): not a sentence end
+    assert complete_sentences("Lists items based on criteria, e.", cut=True) == ""
+    assert complete_sentences("Lists items, e.g. laptops. Then it wr") == (
+        "Lists items, e.g. laptops.")
+
+
+def test_tidy_text_drops_file_references_echoes_and_cut_fragments() -> None:
+    assert tidy_text("Remove-InventoryItem.py:194, Description: Remove-InventoryItem.py")[0] == ""
+    assert tidy_text("Add-InventoryItem: Adds an item to the inventory file.",
+                     names=["Add-InventoryItem"])[0] == "Adds an item to the inventory file."
+    prompt = "Write the about_Inv topic of the PowerShell module Inv. Its commands:"
+    text, notes = tidy_text("Write the about_Inv topic of the PowerShell module Inv. It tracks "
+                            "items in a CSV file.", prompt=prompt)
+    assert text == "It tracks items in a CSV file." and len(notes) == 1
+    # no sentence end at all: usable only when not strict (a human-style synopsis)
+    assert tidy_text("Gets the current state of a PowerShell Power")[0] == ""
+    assert tidy_text("Gets the items of the inventory", strict=False)[0] == (
+        "Gets the items of the inventory")
+    # at the field's length limit without an end: cut, even when not strict
+    cut = "Manages inventory items. It provides a command-line interface for managing inventory, as"
+    assert was_cut(cut, limit=len(cut)) and not was_cut(cut, limit=200)
+    assert tidy_text(cut, limit=len(cut), strict=False)[0] == "Manages inventory items."
+    assert was_cut("Manages items", finish_reason="length")
+
+
+def test_a_junk_synopsis_gives_way_to_the_description() -> None:
+    (unit,) = extract_units(PS, "powershell")
+    doc = DocContent(synopsis="Add-Item.py:194, Description: Add-Item.py",
+                     description="Adds an item with its owner to the list. It returns a line.")
+    tidy, notes = tidy_doc(unit, doc)
+    assert tidy.synopsis == "Adds an item with its owner to the list."
+    assert any(n.startswith("synopsis: dropped") for n in notes)

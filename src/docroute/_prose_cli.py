@@ -2,8 +2,10 @@
 
 Like the rest of ``docroute doc`` a run is a dry run unless told to write: the page (or the
 pages) go to standard output; ``--write`` or ``--out`` writes them (atomically; a file docroute
-did not write is only replaced with ``--force``). Returns the exit code: 0, 1 when a model
-request failed (the facts are still written), 2 on usage errors or a refused write.
+did not write is only replaced with ``--force``). Every model request goes to the request log
+(``[monitor]``, like ``docroute doc``), so ``docroute stats`` lists the prose tasks. Returns the
+exit code: 0, 1 when a model request failed (the facts are still written), 2 on usage errors or
+a refused write.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from ._exceptions import DocrouteError
 from .config import Config
 from .overview import ModelCall
+
+if TYPE_CHECKING:
+    from .monitor import Recorder
 
 __all__ = ["ProseRun", "prose_command"]
 
@@ -50,13 +56,20 @@ def prose_command(run: ProseRun, config: Config) -> int:
     if not path.exists():
         err.print(f"[red]not found:[/red] {path}")
         return 2
-    try:
+    recorder = None
+    try:  # the request log (``[monitor]``): every prose and help request is recorded
+        from .monitor import Recorder
+
+        recorder = Recorder.from_config(config)
         if run.overview:
-            return _overview(run, path, config, err)
-        return _guides(run, path, config, err)
+            return _overview(run, path, config, err, recorder)
+        return _guides(run, path, config, err, recorder)
     except DocrouteError as exc:
         err.print(f"[red]error:[/red] {exc}")
         return 2
+    finally:
+        if recorder is not None:
+            recorder.close()
 
 
 def _report_calls(calls: list[ModelCall], err: Console, as_json: bool) -> None:
@@ -71,11 +84,12 @@ def _report_calls(calls: list[ModelCall], err: Console, as_json: bool) -> None:
             err.print(f"{call.task} {call.name}: {call.model}")
 
 
-def _overview(run: ProseRun, path: Path, config: Config, err: Console) -> int:
+def _overview(run: ProseRun, path: Path, config: Config, err: Console,
+              recorder: Recorder | None) -> int:
     from .overview import OverviewOptions, build_overview, overview_target, write_overview
 
     options = OverviewOptions(policy=run.policy, exclude=run.exclude, cache_db=run.cache_db,
-                              use_cache=run.cache)
+                              use_cache=run.cache, recorder=recorder)
     result = build_overview(path, config, options=options)
     target = overview_target(path, run.out)
     _report_calls(result.calls, err, run.as_json)
@@ -90,11 +104,12 @@ def _overview(run: ProseRun, path: Path, config: Config, err: Console) -> int:
     return 1 if result.failed else 0
 
 
-def _guides(run: ProseRun, path: Path, config: Config, err: Console) -> int:
+def _guides(run: ProseRun, path: Path, config: Config, err: Console,
+            recorder: Recorder | None) -> int:
     from .guides import GuideOptions, build_guides, summary_line, write_guides
 
     options = GuideOptions(policy=run.policy, exclude=run.exclude, cache_db=run.cache_db,
-                           use_cache=run.cache)
+                           use_cache=run.cache, recorder=recorder)
     guides = build_guides(path, config, options=options)
     _report_calls(guides.calls, err, run.as_json)
     for problem in guides.problems:

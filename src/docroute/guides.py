@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._exceptions import DocrouteError, InputError
 from ._results import PreparedFile
@@ -39,12 +40,17 @@ from .render.platyps import (
     CommandHelp,
     render_about,
     render_command,
+    syntax_lines,
     type_name,
 )
 from .render.powershell import _param_fallback
 from .render.pshelp import help_sections
+from .tidy import tidy_text
 from .types import DocContent, Unit
 from .write import atomic_write
+
+if TYPE_CHECKING:
+    from .monitor import Recorder
 
 __all__ = ["ABOUT_MARKER", "GuideOptions", "Guides", "build_guides", "module_name",
            "summary_line", "write_guides"]
@@ -68,6 +74,7 @@ class GuideOptions:
     use_cache: bool = True
     generate: bool = True  # ask a model for commands that have no help and no cache entry
     online: str = ""  # base URL for ``online version`` (the page name is appended)
+    recorder: Recorder | None = None  # the request log: every model request is recorded
 
 
 @dataclass
@@ -123,10 +130,17 @@ def _help_from_block(help_: CommandHelp, block: str) -> bool:
     return True
 
 
+def _model_text(text: str, unit: Unit) -> str:
+    """A model-written text (from a model or the unit cache) through ``tidy.tidy_text``: cut
+    sentences, file references and echoes dropped; empty when nothing usable is left."""
+    return tidy_text(text, names=[unit.name])[0]
+
+
 def _help_from_doc(help_: CommandHelp, unit: Unit, doc: DocContent) -> None:
-    help_.synopsis, help_.description = doc.synopsis, doc.description
+    help_.synopsis = _model_text(doc.synopsis, unit)
+    help_.description = _model_text(doc.description, unit)
     help_.parameters = dict(doc.parameters)
-    help_.examples = [(e.code, e.description) for e in doc.examples]
+    help_.examples = [(e.code, _model_text(e.description, unit)) for e in doc.examples]
     help_.inputs = [(type_name(t), doc.inputs) for t in unit.inputs]
     help_.outputs = [(o, doc.returns) for o in unit.outputs]
     if not help_.outputs and doc.returns:
@@ -174,8 +188,9 @@ class _Builder:
         from .pipeline import DocOptions, Documenter
 
         documenter = Documenter(self.config, DocOptions(policy=self.options.policy),
-                                pool=self.pool)
+                                pool=self.pool, recorder=self.options.recorder)
         got = documenter.generate(unit, "")
+        documenter.record(unit, got)
         if got.call is None or got.doc is None:
             attempts = [a.to_dict() for a in getattr(got.error, "attempts", [])]
             self.result.calls.append(ModelCall("command help", unit.name, None, attempts,
@@ -187,17 +202,20 @@ class _Builder:
 
     def about(self, helps: list[CommandHelp]) -> str:
         module = self.result.module
-        commands = [(h.info.name, h.synopsis) for h in helps]
-        lines = [f"- {name}: {text or '(no synopsis)'}" for name, text in commands]
+        commands = [(h.info.name, h.synopsis or _syntax(h)) for h in helps]
+        lines = [f"- {name}: {text}" for name, text in commands]
         writer = _Writer(module, self.config, self.pool,
-                         OverviewOptions(policy=self.options.policy), Overview(Path(module)))
+                         OverviewOptions(policy=self.options.policy,
+                                         recorder=self.options.recorder),
+                         Overview(Path(module)))
         request = ProseRequest("about_topic", "user_guide", module, {"material": ""},
                                dict(_ABOUT_FIELDS))
         fields: dict[str, str] | None = None
         try:
             budget = input_budget(request, self.config, self.pool, self.options.policy)
             request.values["material"] = "\n".join(writer.fit(lines, module, budget))
-            answer = dispatch_prose(request, self.config, self.pool, self.options.policy)
+            answer = dispatch_prose(request, self.config, self.pool, self.options.policy,
+                                    self.options.recorder)
             fields = answer.fields
             self.result.calls.append(ModelCall("about topic", module, answer.model,
                                                [a.to_dict() for a in answer.attempts]))
@@ -206,11 +224,34 @@ class _Builder:
             self.result.calls.append(ModelCall("about topic", module, None, attempts, str(exc)))
         self.result.calls[:0] = writer.result.calls  # summaries made to fit, if any
         examples = [h.examples[0] for h in helps if h.examples][:3]
+        short, long = (fields or {}).get("short", ""), (fields or {}).get("long", "")
         topic = AboutTopic(
-            module, fields["short"] if fields else "", fields["long"] if fields else "",
+            module, short or _facts_short(module, helps), long or _facts_long(helps),
             commands, examples, keywords=[module, *sorted({n.split("-")[-1] for n, _ in
                                                            commands})])
         return render_about(topic) + "\n" + ABOUT_MARKER + "\n"
+
+
+def _syntax(help_: CommandHelp) -> str:
+    """A command's line in the about topic when it has no usable synopsis: its syntax."""
+    return "`" + syntax_lines(help_.info)[0][1] + "`"
+
+
+def _facts_short(module: str, helps: list[CommandHelp]) -> str:
+    """The SHORT DESCRIPTION from the parser's facts, when the model's is unusable."""
+    count = len(helps)
+    return f"The PowerShell module {module} exports {count} command{'s' if count != 1 else ''}."
+
+
+def _facts_long(helps: list[CommandHelp]) -> str:
+    """The LONG DESCRIPTION from the parser's facts: the commands' nouns and their verbs."""
+    nouns: dict[str, list[str]] = {}
+    for h in helps:
+        verb, _, noun = h.info.name.partition("-")
+        nouns.setdefault(noun or verb, []).append(verb if noun else h.info.name)
+    parts = [f"{noun} ({', '.join(verbs)})" for noun, verbs in nouns.items()]
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"It has commands for {joined}."
 
 
 def build_guides(path: Path, config: Config, pool: ModelPool | None = None,

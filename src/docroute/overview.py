@@ -24,6 +24,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._callgraph import existing_summary
 from ._exceptions import DocrouteError, InputError
@@ -36,6 +37,9 @@ from .prose import ProseAnswer, ProseRequest, dispatch_prose, input_budget
 from .render.markdown import _cell, _code_span
 from .types import Unit
 from .write import atomic_write
+
+if TYPE_CHECKING:
+    from .monitor import Recorder
 
 __all__ = ["MARKER", "Overview", "OverviewOptions", "build_overview", "write_overview"]
 
@@ -58,6 +62,7 @@ class OverviewOptions:
     cache_db: Path | None = None
     use_cache: bool = True
     budget: int | None = None  # material tokens per prompt; None: what the routed chain holds
+    recorder: Recorder | None = None  # the request log: every prose request is recorded
 
 
 @dataclass
@@ -191,7 +196,7 @@ class _Writer:
         request = self.request(task, name, material)
         try:
             answer: ProseAnswer = dispatch_prose(request, self.config, self.pool,
-                                                 self.options.policy)
+                                                 self.options.policy, self.options.recorder)
         except DocrouteError as exc:
             attempts = [a.to_dict() for a in getattr(exc, "attempts", [])]
             self.result.calls.append(ModelCall(task, name, None, attempts, str(exc)))
@@ -218,11 +223,21 @@ class _Writer:
                 answer = self.ask("overview_part", label, "\n".join(part))
                 if answer is None:
                     raise InputError(f"{label}: no summary, so the material cannot be shortened")
-                summaries.append(f"- {label}: {answer['summary']}")
+                summaries.append(f"- {label}: {answer['summary'] or _count(part)}")
             if _tokens(summaries) >= _tokens(lines):
                 raise InputError(f"{name}: the summaries are no shorter than the material")
             lines = summaries
         return lines
+
+
+def _count(lines: Sequence[str]) -> str:
+    """What a slice holds when its summary is unusable: a fact, never model text."""
+    more = ", ..." if len(lines) > 5 else ""
+    return f"{len(lines)} entries ({', '.join(_names(lines[:5]))}{more})"
+
+
+def _names(lines: Sequence[str]) -> list[str]:
+    return [line.lstrip("- ").split(":", 1)[0].split("(", 1)[0].strip() for line in lines]
 
 
 def _tokens(lines: Sequence[str]) -> int:
@@ -293,13 +308,26 @@ def build_overview(root: Path, config: Config, pool: ModelPool | None = None,
     return result
 
 
+def facts_purpose(project: str, files: list[_FileFacts]) -> str:
+    """The page's first paragraph from the parser's facts, when no model prose is usable."""
+    languages = sorted({f.prep.cand.language or "?" for f in files})
+    units = sum(len(f.docs) for f in files)
+    text = (f"{project} holds {len(files)} source file{'s' if len(files) != 1 else ''} "
+            f"({', '.join(languages)}) with {units} units.")
+    entries = [d.unit.name for f in files for d in f.entry_points()]
+    if entries:
+        more = f" and {len(entries) - 6} more" if len(entries) > 6 else ""
+        text += f" Its entry points are {', '.join(entries[:6])}{more}."
+    return text
+
+
 def render_overview(project: str, files: list[_FileFacts], prose: dict[str, str] | None,
                     result: Overview) -> str:
     """The Markdown page: the model's prose around the parser's facts."""
     models = sorted({c.model for c in result.calls if c.model})
     lines = [MARKER, f"# {project}", ""]
-    if prose:
-        lines += [prose["purpose"], ""]
+    if files:
+        lines += [(prose or {}).get("purpose") or facts_purpose(project, files), ""]
     lines += [f"*Written by docroute: names, files and parameters from the parser; prose by "
               f"{', '.join(models) or 'no model'}.*", ""]
     entries = [(f, d) for f in files for d in f.entry_points()]
@@ -314,7 +342,7 @@ def render_overview(project: str, files: list[_FileFacts], prose: dict[str, str]
         lines.append(f"| {_cell(_code_span(f.rel))} | {f.prep.cand.language} | {len(f.docs)} | "
                      f"{_cell(summary)} |")
     lines.append("")
-    if prose:
+    if prose and prose.get("structure"):
         lines += ["## How it fits together", "", prose["structure"], ""]
     lines += ["## Units", ""]
     for f in files:

@@ -12,14 +12,25 @@ the next one. Nothing is ever cut: callers size their input with ``input_budget`
 split it when it does not fit (see ``docroute.overview``).
 
 The model only writes prose fields (plain text); the facts around them come from the parser.
+Every answer goes through ``tidy.tidy_text``: a field cut off at the output budget (the
+backend's finish reason) or at its length limit ends at its last complete sentence, junk
+sentences (file:line references, prompt labels, copies of the prompt) are dropped, and a field
+with nothing usable left is empty, so the caller writes its facts instead. An answer cut by the
+output budget whose JSON is unfinished keeps its complete fields. When every field is empty
+the model failed and the next model of the chain is asked.
+
+With a ``Recorder`` every request is written to the request log (``docroute stats``, the
+adaptive policy): its task type, the hash of its material, the decision, every attempt, and a
+quality score, the share of the fields the answer filled with usable prose.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._exceptions import (
     AllAttemptsFailed,
@@ -39,6 +50,10 @@ from .prompts import build_prose_messages
 from .route import Decision, max_prompt_tokens, route, route_options, size_context
 from .schema import _prose as _sentence
 from .schema import schema_problems
+from .tidy import CUT_REASONS, tidy_text
+
+if TYPE_CHECKING:
+    from .monitor import Recorder
 
 __all__ = [
     "ProseAnswer",
@@ -48,6 +63,7 @@ __all__ = [
     "profile_prose",
     "prose_schema",
     "route_prose",
+    "tidy_answer",
 ]
 
 _MESSAGE_OVERHEAD_TOKENS = 4  # role markers around each chat message
@@ -93,6 +109,12 @@ class ProseAnswer:
     decision: Decision
     generation: Generation
     attempts: list[Attempt] = field(default_factory=list)
+    tidied: list[str] = field(default_factory=list)  # what ``tidy_text`` dropped or trimmed
+
+    @property
+    def quality(self) -> float:
+        """The share of the fields that hold usable prose after tidying."""
+        return sum(1 for text in self.fields.values() if text) / max(1, len(self.fields))
 
 
 def profile_prose(request: ProseRequest, thresholds: Thresholds | None = None) -> TaskProfile:
@@ -130,15 +152,35 @@ def input_budget(request: ProseRequest, config: Config, pool: ModelPool,
 
 
 def dispatch_prose(request: ProseRequest, config: Config, pool: ModelPool,
-                   policy: str | None = None) -> ProseAnswer:
-    """Write ``request`` on the model the routing chooses, falling back along its chain.
+                   policy: str | None = None, recorder: Recorder | None = None) -> ProseAnswer:
+    """Write ``request`` on the model the routing chooses, falling back along its chain, and
+    record it with ``recorder`` (when given; a failed request is recorded too).
 
     Raises:
         ConfigError: the policy or a model is misconfigured.
         ContextOverflowError: no configured model can hold the prompt.
         AllAttemptsFailed: every model tried failed; ``attempts`` says how.
     """
-    decision = route_prose(request, config, pool, policy)
+    start = time.perf_counter()
+    decision: Decision | None = None
+    material = request.values.get("material", "")
+    try:
+        decision = route_prose(request, config, pool, policy)
+        answer = _walk_chain(request, decision, config, pool)
+    except (AllAttemptsFailed, ContextOverflowError, ConfigError) as exc:
+        if recorder is not None:
+            recorder.record_prose_error(request.name, material, request.task_type, exc,
+                                        decision=decision, latency_ms=_since(start) * 1000)
+        raise
+    if recorder is not None:
+        recorder.record_prose(request.name, material, answer, latency_ms=_since(start) * 1000,
+                              quality=answer.quality, validation=answer.tidied)
+    return answer
+
+
+def _walk_chain(request: ProseRequest, decision: Decision, config: Config,
+                pool: ModelPool) -> ProseAnswer:
+    """The first answer along ``decision``'s chain (see ``dispatch_prose``)."""
     attempts: list[Attempt] = []
     calls, limit = 0, max(1, config.routing.max_chain)
     for model in decision.chain:
@@ -159,21 +201,23 @@ def dispatch_prose(request: ProseRequest, config: Config, pool: ModelPool,
                                         _since(start)))
                 continue
             n_ctx, calls = sized.n_ctx, calls + 1
-            fields, gen = _generate(request, backend, messages, n_ctx, config)
+            fields, gen, tidied = _generate(request, backend, messages, n_ctx, config)
         except (BackendError, ValidationError, ConfigError) as exc:
             attempts.append(Attempt(model, type(exc).__name__, str(exc)[:500], n_ctx,
                                     _since(start)))
             continue
         attempts.append(Attempt(model, "ok", "", n_ctx, _since(start), gen.replica))
-        return ProseAnswer(fields, model, sized, gen, attempts)
+        return ProseAnswer(fields, model, sized, gen, attempts, tidied)
     reasons = "; ".join(f"{a.model}: {a.outcome} ({a.detail})" for a in attempts)
     raise AllAttemptsFailed(f"{request.task} for {request.name}: every model failed: "
                             f"{reasons or 'no model to try'}", attempts)
 
 
 def _generate(request: ProseRequest, backend: Any, messages: list[dict[str, str]],
-              n_ctx: int | None, config: Config) -> tuple[dict[str, str], Generation]:
-    """One model's answer, checked against the schema; retried once with another seed."""
+              n_ctx: int | None, config: Config
+              ) -> tuple[dict[str, str], Generation, list[str]]:
+    """One model's answer, checked against the schema and tidied; retried once with another
+    seed when it is not valid or nothing usable is left of it."""
     schema = prose_schema(request.fields)
     problems: list[str] = []
     seed = config.docs.seed
@@ -182,16 +226,68 @@ def _generate(request: ProseRequest, backend: Any, messages: list[dict[str, str]
             messages=messages, max_tokens=config.context.output_tokens,
             temperature=config.docs.temperature, json_schema=schema, n_ctx=n_ctx,
             seed=attempt_seed))
-        try:
-            data = json.loads(gen.text)
-        except json.JSONDecodeError as exc:
-            problems.append(f"not JSON ({exc})")
+        cut = gen.finish_reason in CUT_REASONS
+        data, problem = _parse(gen.text, request, schema, cut)
+        if data is None:
+            problems.append(f"{problem} (finish: {gen.finish_reason})")
             continue
-        found = schema_problems(data, schema)
-        if not found:
-            return {key: " ".join(str(data[key]).split()) for key in request.fields}, gen
-        problems.append("; ".join(found))
+        fields, tidied = tidy_answer(request, data, cut=cut)
+        if any(fields.values()):
+            return fields, gen, tidied
+        problems.append("nothing usable: " + "; ".join(tidied))
     raise ValidationError(f"{request.name}: no valid answer: " + " | ".join(problems))
+
+
+def _parse(text: str, request: ProseRequest, schema: dict[str, Any], cut: bool
+           ) -> tuple[dict[str, str] | None, str]:
+    """The answer's fields, or None and why not. An answer cut by the output budget keeps
+    the fields it wrote (the last one unfinished; ``tidy_answer`` trims it)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if not cut:
+            return None, f"not JSON ({exc})"
+        salvaged = _salvage(text, request.fields)
+        return (salvaged, "") if salvaged else (None, f"cut off before any field ({exc})")
+    found = schema_problems(data, schema)
+    if found:
+        return None, "; ".join(found)
+    return {key: str(data[key]) for key in request.fields}, ""
+
+
+def _salvage(text: str, keys: Any) -> dict[str, str]:
+    """The string fields of an unfinished JSON object (the last one may lack its end)."""
+    out: dict[str, str] = {}
+    for key in keys:
+        match = re.search(rf'"{re.escape(key)}"\s*:\s*"((?:[^"\\]|\\.)*)', text)
+        if match:
+            try:
+                out[key] = json.loads(f'"{match.group(1).rstrip(chr(92))}"')
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
+def tidy_answer(request: ProseRequest, data: dict[str, str], *, cut: bool = False
+                ) -> tuple[dict[str, str], list[str]]:
+    """The answer's fields through ``tidy.tidy_text`` (see the module docstring): a field that
+    was cut ends at its last sentence, junk and copies of the prompt are dropped, and a field
+    with nothing usable is empty. ``cut``: the backend said the output budget ran out."""
+    instructions = "\n".join(m["content"] for m in ProseRequest(
+        request.task, request.task_type, request.name, {**request.values, "material": ""},
+        request.fields).messages("generic"))
+    names = [request.name, *request.fields]
+    fields: dict[str, str] = {}
+    notes: list[str] = []
+    for key, (_, limit) in request.fields.items():
+        last = key == list(data)[-1] if data else False
+        text, dropped = tidy_text(data.get(key, ""), cut=cut and last, limit=limit,
+                                  prompt=instructions, names=names)
+        fields[key] = text
+        notes += [f"{key}: {note}" for note in dropped]
+        if not text:
+            notes.append(f"{key}: nothing usable left")
+    return fields, notes
 
 
 def _since(start: float) -> float:

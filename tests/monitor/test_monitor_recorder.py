@@ -148,3 +148,46 @@ def test_a_broken_database_never_fails_the_request(
                                                             good_doc()))
     assert row.id is None and row.outcome == "ok"
     assert len([r for r in caplog.records if "cannot record" in r.message]) == 1  # warned once
+
+
+def test_a_prose_task_is_recorded_with_its_task_type_and_quality(
+    any_store: Store, unit: Unit, config: Config
+) -> None:
+    store = any_store  # SQLite, then PostgreSQL
+    answer = dispatched(unit, config, [Attempt("small", "BackendTimeout", "slow", 1024, 3.0),
+                                       Attempt("large", "ok", "", 4096, 2.0)],
+                        prompt_tokens=900, completion_tokens=120, total_ms=2000.0)
+    answer.decision.task.update({"kind": "prose", "task_type": "project_overview"})
+    Recorder(store, config=config).record_prose(
+        "examples", "- file a.ps1: Gets items.", answer, latency_ms=5100.0, quality=0.5,
+        validation=["structure: nothing usable left"])
+    [row] = store.records()
+    assert (row.kind, row.task_type, row.input_name) == ("prose", "project_overview", "examples")
+    assert row.input_hash == input_hash("- file a.ps1: Gets items.") and row.input_text is None
+    assert (row.outcome, row.fallback_from, row.model, row.routed_model) == (
+        "fallback", "small", "large", "small")
+    assert (row.prompt_tokens, row.completion_tokens, row.latency_ms) == (900, 120, 5100.0)
+    assert (row.quality, row.validation) == (0.5, ["structure: nothing usable left"])
+
+
+def test_a_failed_prose_task_keeps_its_task_type(tmp_path: Path, config: Config) -> None:
+    error = AllAttemptsFailed("about_topic: every model failed",
+                              [Attempt("small", "ValidationError", "nothing usable", 1024, 1.0)])
+    with Store(tmp_path / "keep.db", store_inputs=True) as store:
+        Recorder(store, config=config).record_prose_error(
+            "InventoryTools", "- Add-Item: Adds.", "user_guide", error, latency_ms=1000.0)
+        [row] = store.records()
+    assert (row.outcome, row.kind, row.task_type, row.model) == (
+        "AllAttemptsFailed", "prose", "user_guide", "small")
+    assert row.input_text == "- Add-Item: Adds."  # store_inputs is on
+
+
+def test_a_recorder_from_config_respects_monitor_enabled(tmp_path: Path, config: Config) -> None:
+    off = config.model_copy(deep=True)
+    off.monitor.enabled = False
+    assert Recorder.from_config(off) is None
+    on = config.model_copy(deep=True)
+    on.monitor.db, on.monitor.store_inputs = str(tmp_path / "log.db"), True
+    recorder = Recorder.from_config(on)
+    assert recorder is not None and recorder.store is not None and recorder.store.store_inputs
+    recorder.close()

@@ -129,7 +129,9 @@ def test_parameter_sets_and_metadata_come_from_the_parser(tmp_path: Path) -> Non
     size = page["params"]["-Size"]
     assert [(b["Parameter Sets"], b["Required"]) for b in size] == [("ByName", False),
                                                                    ("ById", True)]
-    assert size[0]["Default value"] == "'Small'" and size[0]["Accepted values"] == "Small, Large"
+    # PlatyPS prints the value, not the code: 'Small' -> Small; an [int] without one binds 0
+    assert size[0]["Default value"] == "Small" and size[0]["Accepted values"] == "Small, Large"
+    assert ident["Default value"] == 0
     (force,) = page["params"]["-Force"]
     assert force["Parameter Sets"] == "(All)" and force["Default value"] is False
     assert page["params"]["-Force"][0]["Type"] == "SwitchParameter"

@@ -6,6 +6,12 @@ documentation with the cheap checks (``monitor.quality``) unless the caller alre
 the row and updates the Prometheus metrics. ``record_error(unit, exc)`` does the same for a
 request that failed (``AllAttemptsFailed`` carries its attempts).
 
+``record_prose(name, material, answer)`` and ``record_prose_error`` do the same for a prose task
+(``docroute.prose``: a project overview, an about topic): its task type and kind come from its
+routing decision, its identity is the hash of the material the model read (kept only with
+``store_inputs``), and its quality is what the caller measured (the share of the answer's
+fields that survived tidying).
+
 Outcome: ``ok`` when the first model answered, ``fallback`` when another model answered after
 one failed or was escalated (``fallback_from`` names it), else the error's class name. A failing
 database (SQLite or PostgreSQL: ``StoreError`` is a ``sqlite3.Error``) never fails a request:
@@ -19,7 +25,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .quality import quality_from_problems, quality_report
 from .store import RequestRecord, Store, input_hash
@@ -32,11 +38,27 @@ if TYPE_CHECKING:
     from ..types import Unit
     from .metrics import Metrics
 
-__all__ = ["Recorder", "outcome_of"]
+__all__ = ["Answered", "Recorder", "outcome_of"]
 
 _log = logging.getLogger(__name__)
 
 _TASK_FIELDS = ("kind", "language", "task_type", "tier")
+
+
+class Answered(Protocol):
+    """What an answered request carries: ``dispatch.Dispatched``, ``prose.ProseAnswer``."""
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def decision(self) -> Decision: ...
+
+    @property
+    def generation(self) -> Generation: ...
+
+    @property
+    def attempts(self) -> Sequence[Attempt]: ...
 
 
 def _attempt_dicts(attempts: Sequence[Attempt | Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -99,6 +121,19 @@ class Recorder:
         self._backends = {name: m.backend for name, m in config.models.items()} if config else {}
         self._warned = threading.Event()
 
+    @classmethod
+    def from_config(cls, config: Config, *, source: str = "doc") -> Recorder | None:
+        """The request log ``config`` names (``[monitor]``), or None when monitoring is off."""
+        if not config.monitor.enabled:
+            return None
+        store = Store(config.monitor.db, store_inputs=config.monitor.store_inputs)
+        return cls(store, config=config, source=source)
+
+    def close(self) -> None:
+        """Close the store (the recorder records nothing more)."""
+        if self.store is not None:
+            self.store.close()
+
     def _identity(self, unit: Unit | str) -> dict[str, Any]:
         text = unit if isinstance(unit, str) else unit.code
         keep = self.store is not None and self.store.store_inputs
@@ -127,7 +162,6 @@ class Recorder:
                 else from ``cascade_checks`` when ``score_quality`` is on).
             validation: problems found in the documentation (checks, help rules).
         """
-        attempts = _attempt_dicts(call.attempts)
         problems = list(validation) if validation is not None else None
         if quality is None and problems is None and self.score_quality and not isinstance(
             unit, str
@@ -135,6 +169,59 @@ class Recorder:
             quality, problems = quality_report(unit, call.doc)
         elif quality is None and problems is not None:
             quality = quality_from_problems(problems)
+        return self._record_answer(self._identity(unit), call, latency_ms, quality,
+                                   problems or [])
+
+    def record_prose(
+        self,
+        name: str,
+        material: str,
+        answer: Answered,
+        *,
+        latency_ms: float | None = None,
+        quality: float | None = None,
+        validation: Sequence[str] = (),
+    ) -> RequestRecord:
+        """Record a prose task that got an answer.
+
+        Args:
+            name: what it is about (a project, a file, a module).
+            material: the text the model read: its hash identifies the request.
+            answer: what ``prose.dispatch_prose`` returned (decision, model, attempts, usage).
+            latency_ms: the whole request (default: the attempts' sum).
+            quality: a score in [0, 1], e.g. the share of the fields with usable prose.
+            validation: what was wrong with the answer (fields dropped or trimmed).
+        """
+        return self._record_answer(self._text_identity(name, material), answer, latency_ms,
+                                   quality, list(validation))
+
+    def record_prose_error(
+        self,
+        name: str,
+        material: str,
+        task_type: str,
+        error: BaseException,
+        *,
+        decision: Decision | None = None,
+        latency_ms: float | None = None,
+    ) -> RequestRecord:
+        """Record a prose task that failed (no model could hold it, or every model failed);
+        without a ``decision`` the row still names the task type and the kind ``prose``."""
+        tried = _attempt_dicts(getattr(error, "attempts", []))
+        fields: dict[str, Any] = (self._decision_fields(decision) if decision
+                                  else {"kind": "prose", "task_type": task_type})
+        return self._record_failure(self._text_identity(name, material), fields, tried, error,
+                                    decision, latency_ms)
+
+    def _text_identity(self, name: str, text: str) -> dict[str, Any]:
+        keep = self.store is not None and self.store.store_inputs
+        return {"input_hash": input_hash(text), "input_name": name,
+                "input_text": text if keep else None}
+
+    def _record_answer(self, identity: dict[str, Any], call: Answered,
+                       latency_ms: float | None, quality: float | None,
+                       problems: list[str]) -> RequestRecord:
+        attempts = _attempt_dicts(call.attempts)
         gen = call.generation
         outcome, fallback_from = outcome_of(call.model, attempts)
         fields = self._decision_fields(call.decision)
@@ -144,7 +231,7 @@ class Recorder:
             ts=time.time(),
             outcome=outcome,
             source=self.source,
-            **self._identity(unit),
+            **identity,
             **fields,
             model=call.model,
             backend=self._backends.get(call.model),
@@ -158,7 +245,7 @@ class Recorder:
             tokens_per_s=_tokens_per_s(gen),
             fallback_from=fallback_from,
             attempts=attempts,
-            validation=problems or [],
+            validation=problems,
             quality=quality,
         )
         return self.record(record)
@@ -177,6 +264,12 @@ class Recorder:
         fields: dict[str, Any] = (
             self._decision_fields(decision) if decision else self._profile_fields(unit)
         )
+        return self._record_failure(self._identity(unit), fields, tried, error, decision,
+                                    latency_ms)
+
+    def _record_failure(self, identity: dict[str, Any], fields: dict[str, Any],
+                        tried: list[dict[str, Any]], error: BaseException,
+                        decision: Decision | None, latency_ms: float | None) -> RequestRecord:
         if tried:
             fields["routed_model"] = tried[0].get("model")
         model = tried[-1].get("model") if tried else fields.get("routed_model")
@@ -185,7 +278,7 @@ class Recorder:
             ts=time.time(),
             outcome=type(error).__name__,
             source=self.source,
-            **self._identity(unit),
+            **identity,
             **fields,
             model=model,
             backend=self._backends.get(model or ""),

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 from ..analyze.psparams import ALL_SETS, CommandInfo, ParamInfo, SetMeta
 
-__all__ = ["AboutTopic", "CommandHelp", "render_about", "render_command", "syntax_lines",
-           "type_name"]
+__all__ = ["AboutTopic", "CommandHelp", "default_value", "render_about", "render_command",
+           "syntax_lines", "type_name"]
 
 COMMON_PARAMETERS = (
     "This cmdlet supports the common parameters: -Debug, -ErrorAction, -ErrorVariable, "
@@ -46,6 +46,42 @@ _ACCELERATORS = {
     "uri": "Uri", "guid": "Guid", "version": "Version", "ordered": "OrderedDictionary",
     "pscredential": "PSCredential", "securestring": "SecureString",
 }
+
+
+_NUMERIC = frozenset({"Int32", "Int64", "Int16", "UInt16", "UInt32", "UInt64", "Byte", "SByte",
+                      "Double", "Single", "Decimal", "Short", "UShort", "UInt", "ULong"})
+_SINGLE_QUOTED = re.compile(r"^'((?:[^']|'')*)'$")
+_DOUBLE_QUOTED = re.compile(r'^"([^"$`]*)"$')  # no variable, subexpression or escape: a constant
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d+)?|\.\d+)$")
+_HEX = re.compile(r"^(-?)0x([0-9a-f]+)$", re.IGNORECASE)
+_CONSTANTS = {"$true": "True", "$false": "False", "$null": None}
+
+
+def default_value(param: ParamInfo) -> str:
+    """``Default value`` as PlatyPS writes it from ``Get-Help``: the value of a constant default
+    (``'Small'`` -> ``Small``, ``$true`` -> ``True``, ``0x10`` -> ``16``), the expression as
+    written otherwise (``(Get-Date)``). Without a default: ``False`` for a switch or a Boolean,
+    ``0`` for a number (what PowerShell binds), else ``None``."""
+    text = " ".join((param.default or "").split())
+    if text:
+        single, double, hex_ = (_SINGLE_QUOTED.match(text), _DOUBLE_QUOTED.match(text),
+                                _HEX.match(text))
+        if single:
+            text = single.group(1).replace("''", "'")
+        elif double:
+            text = double.group(1)
+        elif hex_:
+            text = str(int(hex_.group(1) + hex_.group(2), 16))
+        elif text.lower() in _CONSTANTS:
+            text = _CONSTANTS[text.lower()] or ""
+        elif _NUMBER.match(text):
+            text = text.lstrip("+")
+        if text:
+            return text
+    name = type_name(param.type)
+    if param.switch or name in ("Boolean", "SwitchParameter"):
+        return "False"
+    return "0" if name in _NUMERIC else "None"
 
 
 def type_name(type_: str | None) -> str:
@@ -130,8 +166,7 @@ def _metadata_blocks(info: CommandInfo, param: ParamInfo) -> list[str]:
     for (required, position, by_value, by_property), sets in groups.items():
         all_sets = not named or sorted(set(sets)) == sorted(named)
         pipeline = [k for k, on in (("ByPropertyName", by_property), ("ByValue", by_value)) if on]
-        default = param.default if param.default is not None else (
-            "False" if param.switch else "None")
+        default = default_value(param)
         lines = [
             "```yaml",
             f"Type: {type_name(param.type)}",
@@ -144,7 +179,7 @@ def _metadata_blocks(info: CommandInfo, param: ParamInfo) -> list[str]:
             "",
             f"Required: {required}",
             f"Position: {'Named' if position is None else position}",
-            f"Default value: {_yaml_value(' '.join(default.split()))}",
+            f"Default value: {_yaml_value(default)}",
             "Accept pipeline input: "
             + (f"True ({', '.join(pipeline)})" if pipeline else "False"),
             f"Accept wildcard characters: {param.wildcards}",
