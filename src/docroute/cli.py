@@ -82,6 +82,7 @@ def doc(
     """
     from ._exceptions import DocrouteError
     from ._report import print_diffs, print_summary, progress_run
+    from .monitor import Recorder
     from .pipeline import DocOptions, Documenter
 
     if overview or guides:
@@ -105,7 +106,7 @@ def doc(
                          cache_db=cache_db, resume=not restart)
     err = Console(stderr=True)
     try:  # a log URL without its extra; --since without git; this same command running already
-        documenter = Documenter(cfg, options, recorder=_recorder(cfg))
+        documenter = Documenter(cfg, options, recorder=Recorder.from_config(cfg))
         result = progress_run(documenter, [p for p in paths if p.exists()], err, quiet=as_json)
     except DocrouteError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
@@ -122,15 +123,6 @@ def doc(
         err.print("[yellow]interrupted:[/yellow] run the same command again to go on where it "
                   "stopped (--restart to start over)")
     raise typer.Exit(result.exit_code or (1 if missing else 0))
-
-
-def _recorder(cfg: Config) -> Any:
-    """The request log for this run, or None when monitoring is off."""
-    if not cfg.monitor.enabled:
-        return None
-    from .monitor import Recorder, Store
-
-    return Recorder(Store(cfg.monitor.db, store_inputs=cfg.monitor.store_inputs), config=cfg)
 
 
 @app.command()
