@@ -19,14 +19,22 @@ prompt is not called, but it is never skipped silently: it gets an attempt with 
 ``NoFit``). Every attempt is kept, so the caller sees what each model did;
 when all fail, ``AllAttemptsFailed`` names each attempt and why it failed, and the models the
 cap left untried.
+
+A unit whose prompt fits no window at all (the router's estimate says so, or every model of
+the chain was skipped or overflowed) is split, never cut (``docroute._splitunit``): its code
+in parts that fit, each part summarised by a routed model, then the unit documented from its
+declaration, the parser's facts and the summaries. ``Dispatched.split`` (a ``Split``), the
+``part``/``split`` fields of every attempt and the final decision's reasons say
+"split into N parts" and why. The walk along a chain is generic (``Task``, ``walk``), so the
+part summaries go through the same fallbacks and records as the unit's documentation.
 """
 
 from __future__ import annotations
 
-import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ._exceptions import (
     AllAttemptsFailed,
@@ -41,11 +49,16 @@ from .config import Config
 from .generate import document_unit
 from .pool import ModelPool
 from .prompts import build_messages
-from .route import Decision, buckets_for, cascade_checks, route, route_options, size_context
-from .route.decision import NoFit
+from .route import Decision, cascade_checks, no_fit, route, route_options, size_context
+from .route.decision import NoFit, skipped_of
 from .types import DocContent, Unit
 
-__all__ = ["Attempt", "Dispatched", "dispatch_unit"]
+__all__ = ["Attempt", "Dispatched", "Split", "dispatch_unit"]
+
+Messages = list[dict[str, str]]
+T = TypeVar("T")
+# Outcomes that mean "the prompt did not fit this model" (a split can help).
+_TOO_LARGE = frozenset({"skipped", "ContextOverflowError", "PromptTruncated"})
 
 
 @dataclass
@@ -61,9 +74,35 @@ class Attempt:
     seconds: float = 0.0
     replica: str | None = None  # the server replica that answered (server backends)
     no_fit: NoFit | None = None  # outcome "skipped": the prompt does not fit the model's window
+    # A split unit (see ``Split``): which request this was ("part 2 of 5", "round 1, group 1
+    # of 2", "document from 5 summaries") and the split's "split into N parts: why" note.
+    part: str | None = None
+    split: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class Split:
+    """How a unit too large for every window was documented: from summaries of its parts."""
+
+    parts: int  # parts of the code, each summarised by a model
+    reason: str  # why: the prompt's size and the largest windows
+    part_tokens: int  # the (estimated) tokens of code each part may hold
+    rounds: int = 0  # rounds of combining summaries that did not fit the final prompt together
+    summaries: list[str] = field(default_factory=list)  # what the final prompt was made of
+    no_fit: list[NoFit] = field(default_factory=list)  # the models the whole unit did not fit
+
+    @property
+    def note(self) -> str:
+        return f"split into {self.parts} parts: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"parts": self.parts, "reason": self.reason, "note": self.note,
+                "part_tokens": self.part_tokens, "rounds": self.rounds,
+                "summaries": list(self.summaries),
+                "no_fit": [fit.to_dict() for fit in self.no_fit]}
 
 
 @dataclass
@@ -75,6 +114,7 @@ class Dispatched:
     generation: Generation
     decision: Decision
     attempts: list[Attempt] = field(default_factory=list)
+    split: Split | None = None  # set when the unit was documented from its parts' summaries
 
 
 def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
@@ -82,39 +122,111 @@ def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
     """Document ``unit`` on the model the routing chooses, falling back when a model fails.
 
     ``context`` is extra prompt text, such as one-line summaries of the functions it calls.
+    A unit whose prompt fits no window of its chain is split (see ``_splitunit``): every part
+    is summarised by a routed model, and the unit is documented from those summaries; the
+    attempts, the decision's reasons and ``Dispatched.split`` say so.
 
     Raises:
         ConfigError: the policy or a model in the chain is misconfigured.
-        ContextOverflowError: no configured model can hold the prompt.
+        ContextOverflowError: the unit cannot be split into parts that fit (a token larger
+            than every window, or summaries that do not get shorter).
         AllAttemptsFailed: every model tried failed; ``attempts`` says how.
     """
+    from ._splitunit import split_unit  # it builds on this module
+
     profile = profile_unit(unit, thresholds=route_options(config).thresholds)
-    decision = route(profile, config, pool.loaded_contexts(), policy=policy)
-    return _Walk(unit, config, pool, decision, context).run()
+    try:
+        decision = route(profile, config, pool.loaded_contexts(), policy=policy)
+    except ContextOverflowError as exc:
+        return split_unit(unit, profile, config, pool, policy, context,
+                          list(skipped_of(exc)), str(exc), [])
+    try:
+        return walk(unit_task(unit, config, context), config, pool, decision).dispatched()
+    except AllAttemptsFailed as exc:
+        if not exc.attempts or any(a.outcome not in _TOO_LARGE for a in exc.attempts):
+            raise
+        no_fit = [a.no_fit for a in exc.attempts if a.no_fit is not None]
+        details = "; ".join(f"{a.model}: {a.detail}" for a in exc.attempts)
+        return split_unit(unit, profile, config, pool, policy, context, no_fit, details,
+                          list(exc.attempts))
 
 
-class _Walk:
-    """One unit's way along its fallback chain."""
+@dataclass
+class Task(Generic[T]):
+    """What one walk along a chain asks each model: the prompt, the call, the cheap checks."""
 
-    def __init__(self, unit: Unit, config: Config, pool: ModelPool, decision: Decision,
-                 context: str = "") -> None:
-        self.unit, self.config, self.pool, self.decision = unit, config, pool, decision
-        self.context = context
+    name: str
+    messages: Callable[[str], Messages]  # the model's chat family -> the prompt
+    call: Callable[[Backend, str, int | None, Messages], tuple[T, Generation]]
+    checks: Callable[[T], list[str]] | None = None  # problems that escalate (cascade)
+    part: str | None = None  # recorded on every attempt (split units)
+    split: str | None = None
+
+
+@dataclass
+class Answer(Generic[T]):
+    """What a walk got: the model that answered, its answer, the call and the decision."""
+
+    model: str
+    payload: T
+    generation: Generation
+    decision: Decision
+    attempts: list[Attempt]
+
+    def dispatched(self) -> Dispatched:
+        assert isinstance(self.payload, DocContent)
+        return Dispatched(self.model, self.payload, self.generation, self.decision, self.attempts)
+
+
+def unit_task(unit: Unit, config: Config, context: str = "",
+              messages: Callable[[str], Messages] | None = None) -> Task[DocContent]:
+    """The request for ``unit``'s documentation (``messages``: another prompt for it)."""
+
+    def call(backend: Backend, family: str, n_ctx: int | None,
+             prompt: Messages) -> tuple[DocContent, Generation]:
+        return document_unit(unit, backend, family, n_ctx=n_ctx, messages=prompt,
+                             max_tokens=config.context.output_tokens,
+                             temperature=config.docs.temperature, seed=config.docs.seed)
+
+    return Task(unit.name, messages or (lambda family: build_messages(unit, family, context)),
+                call, lambda doc: cascade_checks(unit, doc))
+
+
+def walk(task: Task[T], config: Config, pool: ModelPool, decision: Decision,
+         attempts: list[Attempt] | None = None) -> Answer[T]:
+    """Ask ``task`` along ``decision``'s chain; every attempt is appended to ``attempts``.
+
+    Raises:
+        AllAttemptsFailed: every model tried failed (its attempts are this walk's only).
+    """
+    return _Walk(task, config, pool, decision, attempts).run()
+
+
+class _Walk(Generic[T]):
+    """One request's way along its fallback chain."""
+
+    def __init__(self, task: Task[T], config: Config, pool: ModelPool, decision: Decision,
+                 attempts: list[Attempt] | None = None) -> None:
+        self.task, self.config, self.pool, self.decision = task, config, pool, decision
         self.queue = list(decision.chain)
         self.escalation = [m for m in decision.escalation if m not in self.queue[:1]]
+        if task.checks is None:
+            self.escalation = []
         self.limit = max(1, config.routing.max_chain)
         self.calls = 0  # models called (skipped ones do not count against the limit)
-        self.attempts: list[Attempt] = []
-        self.best: Dispatched | None = None  # a cascade's small-model answer, kept
+        self.attempts: list[Attempt] = attempts if attempts is not None else []
+        self.first = len(self.attempts)  # this walk's attempts start here
+        self.best: Answer[T] | None = None  # a cascade's small-model answer, kept
 
-    def run(self) -> Dispatched:
+    def run(self) -> Answer[T]:
         while self.queue and self.calls < self.limit:
             model = self.queue.pop(0)
             start = time.perf_counter()
             result = self._call(model, start)
             if result is None:
                 continue
-            problems = cascade_checks(self.unit, result.doc) if self.escalation else []
+            checks = self.task.checks
+            problems = checks(result.payload) if self.escalation and checks else []
             if problems:
                 self._record(model, "escalated", "; ".join(problems), result, start)
                 self.best = self.best or result
@@ -127,28 +239,23 @@ class _Walk:
             return self.best
         raise self._all_failed()
 
-    def _call(self, model: str, start: float) -> Dispatched | None:
+    def _call(self, model: str, start: float) -> Answer[T] | None:
         """Size the window for ``model`` and call it; None (and an attempt) when it fails."""
         n_ctx: int | None = None
         try:
             backend = self.pool.get(model)
             family = self.config.models[model].family
-            messages = build_messages(self.unit, family, self.context)
+            messages = self.task.messages(family)
             counted = _count(self.decision, messages, backend, model)
             try:
                 sized = _sized(self.decision, counted, model, self.config, self.pool)
             except ContextOverflowError as exc:
-                self.attempts.append(Attempt(model, "skipped", f"not called: {exc}", None,
-                                             _since(start),
-                                             no_fit=_no_fit(model, counted, self.config)))
+                self._add(Attempt(model, "skipped", f"not called: {exc}", None, _since(start),
+                                  no_fit=_no_fit(model, counted, self.config)))
                 return None
             n_ctx = sized.n_ctx
             self.calls += 1
-            doc, gen = document_unit(
-                self.unit, backend, family, n_ctx=n_ctx, messages=messages,
-                max_tokens=self.config.context.output_tokens,
-                temperature=self.config.docs.temperature, seed=self.config.docs.seed,
-            )
+            payload, gen = self.task.call(backend, family, n_ctx, messages)
         except (ContextOverflowError, PromptTruncated) as exc:
             self._failure(model, type(exc).__name__, str(exc), n_ctx, start)
             self._larger_windows_first(model)
@@ -156,30 +263,35 @@ class _Walk:
         except (BackendError, ValidationError) as exc:
             self._failure(model, type(exc).__name__, str(exc), n_ctx, start)
             return None
-        return Dispatched(model, doc, gen, sized, self.attempts)
+        return Answer(model, payload, gen, sized, self.attempts)
 
     def _larger_windows_first(self, model: str) -> None:
         """After an overflow or a cut prompt, models with a larger window go first."""
         window = self.config.models[model].max_context
         self.queue.sort(key=lambda m: self.config.models[m].max_context <= window)
 
-    def _record(self, model: str, outcome: str, detail: str, result: Dispatched,
+    def _add(self, attempt: Attempt) -> None:
+        attempt.part, attempt.split = self.task.part, self.task.split
+        self.attempts.append(attempt)
+
+    def _record(self, model: str, outcome: str, detail: str, result: Answer[T],
                 start: float) -> None:
         gen = result.generation
-        self.attempts.append(Attempt(model, outcome, detail, result.decision.n_ctx,
-                                     _since(start), gen.replica))
+        self._add(Attempt(model, outcome, detail, result.decision.n_ctx, _since(start),
+                          gen.replica))
 
     def _failure(self, model: str, outcome: str, detail: str, n_ctx: int | None,
                  start: float) -> None:
-        self.attempts.append(Attempt(model, outcome, detail, n_ctx, _since(start)))
+        self._add(Attempt(model, outcome, detail, n_ctx, _since(start)))
 
     def _all_failed(self) -> AllAttemptsFailed:
-        reasons = "; ".join(f"{a.model}: {a.outcome} ({a.detail})" for a in self.attempts)
-        message = f"{self.unit.name}: every model failed: {reasons or 'no model to try'}"
+        mine = self.attempts[self.first:]
+        reasons = "; ".join(f"{a.model}: {a.outcome} ({a.detail})" for a in mine)
+        message = f"{self.task.name}: every model failed: {reasons or 'no model to try'}"
         if self.queue:
             message += (f"; not tried (routing.max_chain = {self.limit} models called): "
                         + ", ".join(self.queue))
-        return AllAttemptsFailed(message, self.attempts)
+        return AllAttemptsFailed(message, mine)
 
 
 def _count(decision: Decision, messages: list[dict[str, str]], backend: Backend,
@@ -209,11 +321,7 @@ def _no_fit(model: str, counted: tuple[int, bool] | None, config: Config) -> NoF
     if counted is None:
         return None
     tokens, exact = counted
-    ctx = config.context
-    margin = 0 if exact else math.ceil(tokens * ctx.safety_margin)
-    model_max = config.models[model].max_context
-    return NoFit(model, tokens, exact, tokens + margin + ctx.output_tokens,
-                 max(buckets_for(ctx, model_max), default=0), model_max)
+    return no_fit(model, tokens, exact, config.context, config.models[model].max_context)
 
 
 def _since(start: float) -> float:

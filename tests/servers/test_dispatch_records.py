@@ -44,3 +44,20 @@ def test_a_skip_by_size_is_a_structured_field_of_the_attempt(twice: Unit,
     assert record["no_fit"] == {"model": "tiny", "prompt_tokens": fit.prompt_tokens,
                                 "exact": True, "needed": fit.needed, "largest_window": 256,
                                 "model_max": 256}
+
+
+def test_a_prompt_no_window_holds_is_split_and_every_attempt_says_so(
+        summarize: Unit, unbound_port: int) -> None:
+    """The unit fits no window (256): it is split; the part requests then fail (nothing
+    listens), and the error carries every attempt with the part and the split note."""
+    dead = [f"http://127.0.0.1:{unbound_port}"]
+    config = chain_config({"tiny": server_model(dead, max_context=256, retries=0)},
+                          output_tokens=64)
+    with pytest.raises(AllAttemptsFailed, match=r"summarize: split into \d+ parts") as info:
+        dispatch_unit(summarize, config, ModelPool(config))
+    later = info.value.attempts
+    assert later and all(a.part and a.split and a.split.startswith("split into ")
+                         for a in later)
+    assert all(a.outcome == "BackendUnavailable" for a in later)
+    record = json.loads(json.dumps(later[0].to_dict()))
+    assert record["part"].startswith("part 1 of ") and record["split"] == later[0].split

@@ -190,6 +190,8 @@ PROSE_TASKS: dict[str, str] = {
     "overview": "overview_project.txt",  # a project/module overview from its units' docs
     "overview_part": "overview_part.txt",  # one part (a file, or a slice of one) summarised
     "about_topic": "about_powershell.txt",  # the about_<Module> topic of a PowerShell module
+    "unit_part": "unit_part.txt",  # one part of a unit too large for every window (dispatch)
+    "unit_from_parts": "unit_from_parts.txt",  # that unit, from its parts' summaries
 }
 
 

@@ -4,7 +4,9 @@
 for the chosen model (see ``context``), computes the fallback chain (see ``fallback``) and
 returns a ``Decision`` record. When the prompt does not fit the chosen model's largest window,
 the next model in the chain that can hold it takes over (and the reasons say so); when none
-can, ``ContextOverflowError`` tells the pipeline to split the unit or report it.
+can, the ``ContextOverflowError`` carries a ``NoFit`` per model (``skipped_of``) and
+``dispatch_unit`` splits the unit into parts that fit (see ``docroute.dispatch``). Every model
+the router passes over for size is in ``Decision.skipped`` as well as in the reasons.
 
 Before the prompt exists, its size is estimated as the task's tokens plus
 ``routing.options.prompt_overhead_tokens``; once the pipeline has rendered the prompt and counted
@@ -20,8 +22,8 @@ from .._exceptions import ContextOverflowError
 from ..classify import TaskProfile
 from ..config import Config
 from .checks import cascade_checks
-from .context import buckets_for, choose_bucket, max_prompt_tokens
-from .decision import ContextChoice, Decision, Reload
+from .context import buckets_for, choose_bucket, max_prompt_tokens, no_fit
+from .decision import ContextChoice, Decision, NoFit, Reload, no_model_fits, skipped_of
 from .fallback import fallback_chain
 from .policies import (
     Choice,
@@ -37,6 +39,7 @@ __all__ = [
     "Choice",
     "ContextChoice",
     "Decision",
+    "NoFit",
     "Policy",
     "Reload",
     "RouteOptions",
@@ -47,10 +50,12 @@ __all__ = [
     "fallback_chain",
     "get_policy",
     "max_prompt_tokens",
+    "no_fit",
     "register_policy",
     "route",
     "route_options",
     "size_context",
+    "skipped_of",
 ]
 
 
@@ -60,10 +65,16 @@ def _fit(
     exact: bool,
     config: Config,
     loaded: Mapping[str, int | None],
-) -> tuple[str, ContextChoice, list[str]]:
-    """The first of ``models`` whose context can hold the prompt, its window, and notes."""
+) -> tuple[str, ContextChoice, list[str], tuple[NoFit, ...]]:
+    """The first of ``models`` whose context can hold the prompt, its window, notes, and a
+    ``NoFit`` for each model passed over before it.
+
+    Raises:
+        ContextOverflowError: none can hold it (``skipped_of(error)``: every model's numbers).
+    """
     notes: list[str] = []
     errors: list[str] = []
+    skipped: list[NoFit] = []
     for name in models:
         model = config.models[name]
         try:
@@ -72,12 +83,13 @@ def _fit(
             )
         except ContextOverflowError as exc:
             errors.append(f"{name}: {exc}")
+            skipped.append(no_fit(name, prompt_tokens, exact, config.context, model.max_context))
             notes.append(f"{name} cannot hold the prompt (max context {model.max_context})")
             continue
         if notes:
             notes.append(f"routed to {name}, which can")
-        return name, choice, notes
-    raise ContextOverflowError("no model can hold the prompt: " + " | ".join(errors))
+        return name, choice, notes, tuple(skipped)
+    raise no_model_fits("no model can hold the prompt: " + " | ".join(errors), tuple(skipped))
 
 
 def route(
@@ -101,7 +113,8 @@ def route(
 
     Raises:
         ConfigError: unknown policy, or a policy names an unknown model.
-        ContextOverflowError: no model in the chain can hold the prompt.
+        ContextOverflowError: no model in the chain can hold the prompt (``skipped_of(error)``
+            gives each model's numbers; ``dispatch_unit`` splits the unit).
     """
     start = time.perf_counter()
     loaded = loaded or {}
@@ -119,7 +132,7 @@ def route(
         )
     chain = fallback_chain(choice.model, config)
     candidates = [*chain, *(m for m in choice.escalation if m not in chain)]
-    model, context, notes = _fit(candidates, prompt_tokens, exact, config, loaded)
+    model, context, notes, skipped = _fit(candidates, prompt_tokens, exact, config, loaded)
     reasons.extend(notes)
     if model != choice.model:
         chain = fallback_chain(model, config)
@@ -141,6 +154,7 @@ def route(
             "name": profile.name,
         },
         decision_us=(time.perf_counter() - start) * 1e6,
+        skipped=skipped,
     )
 
 
@@ -179,6 +193,7 @@ def size_context(
             reasons=(*decision.reasons, f"moved to {name}", *context.reasons),
             task=dict(decision.task),
             decision_us=decision.decision_us,
+            skipped=decision.skipped,
         )
     )
 

@@ -13,9 +13,9 @@ import math
 
 from .._exceptions import ContextOverflowError
 from ..config import ContextConfig
-from .decision import ContextChoice, Reload
+from .decision import ContextChoice, NoFit, Reload
 
-__all__ = ["buckets_for", "choose_bucket", "max_prompt_tokens"]
+__all__ = ["buckets_for", "choose_bucket", "max_prompt_tokens", "no_fit"]
 
 
 def buckets_for(cfg: ContextConfig, model_max: int) -> list[int]:
@@ -25,6 +25,14 @@ def buckets_for(cfg: ContextConfig, model_max: int) -> list[int]:
 
 def _margin(prompt_tokens: int, exact: bool, cfg: ContextConfig) -> int:
     return 0 if exact else math.ceil(prompt_tokens * cfg.safety_margin)
+
+
+def no_fit(model: str, prompt_tokens: int, exact: bool, cfg: ContextConfig,
+           model_max: int) -> NoFit:
+    """The numbers of a prompt that does not fit ``model``'s largest window (a ``NoFit``)."""
+    needed = prompt_tokens + _margin(prompt_tokens, exact, cfg) + cfg.output_tokens
+    return NoFit(model, prompt_tokens, exact, needed,
+                 max(buckets_for(cfg, model_max), default=0), model_max)
 
 
 def max_prompt_tokens(cfg: ContextConfig, model_max: int, *, exact: bool) -> int:

@@ -10,7 +10,9 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-__all__ = ["ContextChoice", "Decision", "NoFit", "Reload"]
+from .._exceptions import ContextOverflowError
+
+__all__ = ["ContextChoice", "Decision", "NoFit", "Reload", "no_model_fits", "skipped_of"]
 
 # "none": the model is loaded at exactly this size; "avoided": a smaller bucket would fit, but the
 # loaded (larger) one is reused to skip a reload; "paid": the loaded size is too small, so the
@@ -75,12 +77,28 @@ class NoFit:
                 "model_max": self.model_max}
 
 
+def no_model_fits(message: str, skipped: tuple[NoFit, ...]) -> ContextOverflowError:
+    """The error for a prompt no model of the chain can hold, carrying a ``NoFit`` per model
+    (read with ``skipped_of``). It stays a plain ``ContextOverflowError``: the request log
+    records errors by class name."""
+    error = ContextOverflowError(message)
+    setattr(error, "skipped", skipped)  # noqa: B010
+    return error
+
+
+def skipped_of(error: BaseException) -> tuple[NoFit, ...]:
+    """The ``NoFit`` records a ``ContextOverflowError`` from ``route`` carries (else none)."""
+    return tuple(getattr(error, "skipped", ()))
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """Which model handles a task, with which context window, and why.
 
     ``chain`` is the fallback order for failures (the chosen model first); ``escalation`` is the
     cascade policy's order for output that fails its checks (empty for other policies).
+    ``skipped`` holds the models the router passed over because the prompt does not fit their
+    largest window (the same numbers as the sentences in ``reasons``).
     """
 
     policy: str
@@ -92,6 +110,7 @@ class Decision:
     reasons: tuple[str, ...] = ()
     task: dict[str, object] = field(default_factory=dict)  # kind, language, task type, tier
     decision_us: float = 0.0  # time routing took, including context sizing
+    skipped: tuple[NoFit, ...] = ()  # models passed over: the prompt does not fit them
 
     @property
     def n_ctx(self) -> int:
@@ -125,6 +144,7 @@ class Decision:
             "n_ctx": self.context.n_ctx,
             "context": self.context.to_dict(),
             "decision_us": round(self.decision_us, 1),
+            "skipped": [fit.to_dict() for fit in self.skipped],
         }
 
     def to_json(self) -> str:

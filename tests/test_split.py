@@ -1,0 +1,286 @@
+"""Units larger than every context window: split into parts, summarised, documented from those.
+
+Every test here runs without a model (a scripted backend answers; see ``Scripted``) except
+``test_invoke_pester_on_a_2k_window_is_documented_from_part_summaries``, which runs the
+embedded SmolLM2-135M on a real Pester function (marker ``model``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from docroute._exceptions import AllAttemptsFailed, BackendUnavailable, ContextOverflowError
+from docroute._split import boundaries, combine_in_rounds, split_code
+from docroute.analyze import extract_units
+from docroute.analyze.features import estimate_tokens
+from docroute.backends import register_backend
+from docroute.backends._base import BaseBackend, Generation, GenerationRequest
+from docroute.config import Config, ContextConfig, DocsConfig, ModelConfig, RoutingConfig
+from docroute.dispatch import dispatch_unit
+from docroute.pipeline import DocOptions, Documenter
+from docroute.pool import ModelPool
+from docroute.types import Unit
+
+PESTER = Path("/work/shared/datasets/powershell-help/pester.jsonl")
+FAKE = "split-test-fake"
+CALLS: list[tuple[str, GenerationRequest]] = []
+
+
+def _pester(name: str) -> Unit:
+    if not PESTER.is_file():
+        pytest.skip(f"dataset not found: {PESTER}")
+    for line in PESTER.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["name"] == name:
+            return next(u for u in extract_units(row["code"], "powershell") if u.name == name)
+    raise AssertionError(f"{name} not in {PESTER}")
+
+
+# --- a scripted backend ----------------------------------------------------------------------
+
+
+class Scripted(BaseBackend):
+    """Valid JSON for any schema; options: ``summary_words`` (length of a part summary),
+    ``fail`` (raise BackendUnavailable), ``whole_too_large`` (the exact count of a prompt
+    that shows the whole code in a fence is far too large; others are not counted)."""
+
+    def __init__(self, name: str, cfg: ModelConfig) -> None:
+        super().__init__(name, cfg.max_context)
+        self.options = cfg.options
+
+    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
+        if self.options.get("whole_too_large") and any("```" in m["content"] for m in messages):
+            return 1_000_000
+        return None
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        CALLS.append((self.name, request))
+        if self.options.get("fail"):
+            raise BackendUnavailable(f"{self.name}: down", model=self.name)
+        schema = request.json_schema or {"type": "object", "properties": {}}
+        if list(schema["properties"]) == ["summary"]:
+            words = "".join([" steps"] * int(self.options.get("summary_words", 0)))
+            label = re.search(r"This is ((?:parts?|piece|\d+|of|to|,| )+?) of the",
+                              request.messages[-1]["content"])
+            data: Any = {"summary": f"Handles {label.group(1) if label else '?'}{words}."}
+        else:
+            data = _fill(schema, "text")
+        prompt = sum(estimate_tokens(m["content"], None) for m in request.messages)
+        return Generation(json.dumps(data), self.name, prompt_tokens=prompt,
+                          completion_tokens=20, n_ctx=request.n_ctx)
+
+
+def _fill(schema: dict[str, Any], key: str) -> Any:
+    if schema["type"] == "object":
+        return {k: _fill(sub, k) for k, sub in schema["properties"].items()}
+    if schema["type"] == "array":
+        return [_fill(schema["items"], key) for _ in range(schema.get("minItems", 1))]
+    if key == "code":
+        prefix = re.match(r"\^([A-Za-z][\w-]*)", schema.get("pattern", ""))
+        return prefix.group(1) if prefix else "Run-Thing"
+    return f"Text written for {key}."
+
+
+def fake_config(window: int = 2048, output: int = 256, **options: Any) -> Config:
+    register_backend(FAKE, Scripted, replace=True)
+    CALLS.clear()
+    return Config(
+        models={"small": ModelConfig(backend=FAKE, model="s", max_context=window,
+                                     family="chatml", options=options)},
+        routing=RoutingConfig(policy="single"),
+        context=ContextConfig(buckets=[1024, 2048, 4096], output_tokens=output),
+    )
+
+
+def _long_python(statements: int) -> Unit:
+    body = "".join(f"    total += weights[{i}] * values[{i}] - offset\n" for i in range(statements))
+    code = f"def blend(values, weights, offset=0):\n    total = 0\n{body}    return total\n"
+    return next(u for u in extract_units(code, "python") if u.name == "blend")
+
+
+# --- splitting code (no model) ---------------------------------------------------------------
+
+
+def test_invoke_pester_splits_at_statement_boundaries() -> None:
+    """No model: the parts join to the code, each fits, and each starts a statement."""
+    code = _pester("Invoke-Pester").code
+    statements, _, _ = boundaries(code, "powershell")
+    parts = split_code(code, "powershell", lambda t: estimate_tokens(t, "powershell") <= 1200)
+    assert "".join(parts) == code and len(parts) >= 7
+    assert all(estimate_tokens(p, "powershell") <= 1200 for p in parts)
+    starts = [sum(len(p) for p in parts[:i]) for i in range(1, len(parts))]
+    assert all(s in statements for s in starts)
+
+
+def test_a_here_string_is_never_cut() -> None:
+    """No model: a multi-line here-string is one token; the cut goes before or after it."""
+    lines = "".join(f"line {i} of the text\n" for i in range(20))
+    before = "".join(f"    $a{i} = {i}\n" for i in range(30))
+    after = "".join(f"    $b{i} = {i}\n" for i in range(30))
+    code = ("function Get-Banner {\n" + before + '    $text = @"\n' + lines + '"@\n' + after
+            + "    Write-Output $text\n}\n")
+    here = (code.index('@"'), code.index('"@') + 2)
+    parts = split_code(code, "powershell", lambda t: estimate_tokens(t, "powershell") <= 200)
+    assert "".join(parts) == code and len(parts) >= 3
+    cuts = [sum(len(p) for p in parts[:i]) for i in range(1, len(parts))]
+    assert not any(here[0] < c < here[1] for c in cuts)
+
+
+def test_python_splits_at_statements_and_keeps_docstrings_whole() -> None:
+    """No model: Python is read with ``ast``; a triple-quoted string is never cut."""
+    text = "\n".join(f"    Line {i} of the docstring." for i in range(15))
+    doc = '    """' + text + '\n    """\n'
+    code = "def f(x):\n" + doc + "".join(f"    x = x + {i}\n" for i in range(80)) + "    return x\n"
+    parts = split_code(code, "python", lambda t: estimate_tokens(t, "python") <= 300)
+    assert "".join(parts) == code and len(parts) >= 2
+    assert all(p.count('"""') in (0, 2) for p in parts)
+
+
+def test_code_that_does_not_parse_is_split_at_line_boundaries() -> None:
+    """No model: without a tree, every line start is a boundary."""
+    code = "".join(f"this is {{ not code {i}\n" for i in range(200))
+    parts = split_code(code, "powershell", lambda t: estimate_tokens(t, None) <= 200)
+    assert "".join(parts) == code and len(parts) >= 2
+    assert all(p.endswith("\n") for p in parts)
+
+
+def test_a_line_longer_than_the_budget_is_cut_between_tokens() -> None:
+    """No model: one huge line is cut at whitespace, never inside a word or a string."""
+    code = "$x = @(" + ", ".join(f"'item number {i}'" for i in range(400)) + ")\n"
+    parts = split_code(code, "powershell", lambda t: estimate_tokens(t, "powershell") <= 300)
+    assert "".join(parts) == code and len(parts) >= 2
+    assert all(p.count("'") % 2 == 0 for p in parts)  # no string literal cut in two
+
+
+def test_a_token_longer_than_the_budget_cannot_be_split() -> None:
+    """No model: a single token that does not fit is an error, not a cut."""
+    with pytest.raises(ContextOverflowError, match="cannot split"):
+        split_code("x" * 5000 + "\n", "powershell", lambda t: len(t) <= 100)
+
+
+def test_combining_in_rounds_until_the_summaries_fit() -> None:
+    """No model: groups are summarised round after round; nothing is cut."""
+    items = [f"part {i}: " + "word " * 20 for i in range(16)]
+
+    def tokens(xs: Any) -> int:
+        return sum(len(x.split()) for x in xs)
+
+    def summarise(group: list[str], number: int, count: int, rounds: int) -> str:
+        return f"round {rounds} group {number} of {count} covered {len(group)} parts"
+
+    combined, rounds = combine_in_rounds(items, 20, tokens, summarise, group_budget=100)
+    assert rounds == 2 and tokens(combined) <= 20
+    with pytest.raises(ContextOverflowError, match="did not make them shorter"):
+        combine_in_rounds(items, 40, tokens, lambda g, n, c, r: " ".join(g))
+
+
+# --- dispatch (scripted backend, no model) -----------------------------------------------------
+
+
+def test_a_unit_larger_than_every_window_is_documented_from_part_summaries() -> None:
+    """No model: Invoke-Pester on a 2048 window: the parts, the records, the final prompt."""
+    unit = _pester("Invoke-Pester")
+    config = fake_config()
+    call = dispatch_unit(unit, config, ModelPool(config))
+    split = call.split
+    assert split is not None and split.parts >= 5 and split.rounds == 0
+    note = f"split into {split.parts} parts: {split.reason}"
+    assert split.note == note and "more than every window (small 2048)" in split.reason
+    assert [f.model for f in split.no_fit] == ["small"]
+    labels = [a.part for a in call.attempts]
+    assert labels == [*(f"part {i} of {split.parts}" for i in range(1, split.parts + 1)),
+                      f"documentation from {split.parts} summaries"]
+    assert all(a.outcome == "ok" and a.split == note for a in call.attempts)
+    assert call.decision.reasons[-1] == note
+    assert len(CALLS) == split.parts + 1
+    for _, request in CALLS:  # every prompt fits the window it was sent with
+        prompt = sum(estimate_tokens(m["content"], None) + 4 for m in request.messages)
+        assert request.n_ctx is not None and prompt * 1.15 + 256 <= request.n_ctx
+    final = "\n".join(m["content"] for m in CALLS[-1][1].messages)
+    assert "function Invoke-Pester" in final and "-Path" in final  # declaration and facts
+    assert f"Handles part {split.parts} of {split.parts}." in final
+    assert "$PesterPreference" not in final  # no code in the final prompt
+    assert set(call.doc.parameters) <= set(unit.param_names)
+    json.dumps([a.to_dict() for a in call.attempts])
+    assert json.loads(json.dumps(split.to_dict()))["parts"] == split.parts
+
+
+def test_summaries_that_do_not_fit_together_are_combined_in_rounds() -> None:
+    """No model: long summaries of many parts are combined before the final prompt."""
+    unit = _long_python(400)
+    config = fake_config(window=1024, summary_words=60)
+    call = dispatch_unit(unit, config, ModelPool(config))
+    assert call.split is not None and call.split.rounds >= 1
+    groups = [a.part or "" for a in call.attempts if (a.part or "").startswith("parts ")]
+    assert groups and all(re.fullmatch(r"parts \d+ to \d+ of \d+", g) for g in groups)
+    assert call.attempts[-1].part == f"documentation from {len(call.split.summaries)} summaries"
+
+
+def test_a_prompt_the_exact_count_rejects_everywhere_is_split_too() -> None:
+    """No model: the router's estimate fits, the exact count says no: skipped, then split."""
+    unit = _long_python(40)
+    config = fake_config(whole_too_large=True)
+    call = dispatch_unit(unit, config, ModelPool(config))
+    first = call.attempts[0]
+    assert first.outcome == "skipped" and first.no_fit is not None and first.part is None
+    assert call.split is not None and call.split.parts >= 2
+    assert call.split.no_fit == [first.no_fit]
+    assert "1000000 prompt, exact" in call.split.reason
+
+
+def test_a_part_no_model_answers_fails_the_unit_and_says_it_was_split() -> None:
+    """No model: a backend failure on a part is reported with every attempt."""
+    unit = _long_python(400)
+    config = fake_config(window=1024, fail=True)
+    with pytest.raises(AllAttemptsFailed, match=r"blend: split into \d+ parts") as info:
+        dispatch_unit(unit, config, ModelPool(config))
+    assert [a.outcome for a in info.value.attempts] == ["BackendUnavailable"]
+    failed = info.value.attempts[0]
+    assert (failed.part or "").startswith("part 1 of ") and (failed.split or "").startswith(
+        "split into ")
+
+
+def test_the_pipeline_documents_a_split_unit(tmp_path: Path) -> None:
+    """No model: ``docroute doc``'s results carry the split in attempts and reasons."""
+    source = tmp_path / "blend.py"
+    source.write_text(_long_python(300).code, encoding="utf-8")
+    config = fake_config(window=1024)
+    config.docs = DocsConfig()
+    options = DocOptions(cache=False, jobs_db=tmp_path / "jobs.db")
+    result = Documenter(config, options).run([source])
+    unit = next(u for u in result.units if u.unit == "blend")
+    assert unit.status == "documented", unit.reason
+    assert any(r.startswith("split into ") for r in unit.decision["reasons"])
+    assert unit.attempts[-1]["part"].startswith("documentation from")
+
+
+@pytest.mark.model
+def test_invoke_pester_on_a_2k_window_is_documented_from_part_summaries() -> None:
+    """The embedded SmolLM2-135M, alone, with a 2048-token window: Invoke-Pester (~8400
+    tokens) fits no window, so it is split, its parts summarised and then documented."""
+    unit = _pester("Invoke-Pester")
+    config = Config(
+        models={"smollm2-135m": ModelConfig(backend="llamacpp", model="embedded:smollm2-135m",
+                                            max_context=2048, roles=["small", "large"],
+                                            family="chatml")},
+        routing=RoutingConfig(policy="single"),
+        context=ContextConfig(buckets=[1024, 2048]),
+    )
+    start = time.perf_counter()
+    call = dispatch_unit(unit, config, ModelPool(config))
+    seconds = time.perf_counter() - start
+    split = call.split
+    assert split is not None and split.parts >= 5
+    assert all(a.split == split.note for a in call.attempts)
+    assert call.decision.reasons[-1] == split.note
+    assert call.attempts[-1].part == f"documentation from {len(split.summaries)} summaries"
+    assert call.doc.synopsis and set(call.doc.parameters) <= set(unit.param_names)
+    calls = sum(1 for a in call.attempts if a.outcome not in ("skipped",))
+    print(f"\nInvoke-Pester: {split.parts} parts, {split.rounds} rounds, {calls} model calls, "
+          f"{seconds:.1f}s; synopsis: {call.doc.synopsis}")
