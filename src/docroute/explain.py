@@ -95,7 +95,8 @@ def _explain_task(
     try:
         decision = route(profile, config, loaded, policy=policy)
     except ContextOverflowError as exc:
-        return ExplainedTask(label, profile, None, lines, str(exc))
+        note = "; `docroute doc` splits such a unit into parts that fit" if lines else ""
+        return ExplainedTask(label, profile, None, lines, str(exc) + note)
     return ExplainedTask(label, profile, decision, lines)
 
 

@@ -92,10 +92,12 @@ def _template(name: str) -> tuple[Template, Template]:
 
 @cache
 def prompt_version() -> str:
-    """A short hash of every unit template and of the wording built here (the prose tasks'
-    templates are left out: they do not change what a unit is asked)."""
+    """A short hash of every unit template and of the wording built here (the overview and
+    about-topic templates are left out: they do not change what a unit is asked; the templates
+    of split units are in)."""
     digest = hashlib.sha256()
-    for name in sorted(_template_names() - set(PROSE_TASKS.values())):
+    outside = {PROSE_TASKS[t] for t in ("overview", "overview_part", "about_topic")}
+    for name in sorted(_template_names() - outside):
         digest.update(name.encode())
         digest.update(files(__name__).joinpath("templates", name).read_bytes())
     digest.update(json.dumps([_FIELD_HINTS, _RETURNS_POWERSHELL, _TEXT_RULE]).encode())
