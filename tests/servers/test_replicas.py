@@ -16,9 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from docroute._exceptions import BackendOverloaded, BackendTimeout, ModelNotFound
+from docroute._exceptions import (
+    BackendError,
+    BackendOverloaded,
+    BackendTimeout,
+    BackendUnavailable,
+    ModelNotFound,
+)
 from docroute.backends import GenerationRequest, create_backend
-from docroute.backends._replicas import CircuitBreaker
+from docroute.backends._replicas import CircuitBreaker, Replica, ReplicaSet
 from docroute.backends._retry import RetryPolicy, call_with_retry
 from docroute.backends.openai import OpenAIBackend
 
@@ -110,6 +116,102 @@ def test_no_retry_past_the_deadline_and_the_error_lists_every_try() -> None:
                                "gave up: no retries left (retries = 1))")
 
 
+# --- requests wait for a health check already running (cold start) ----------------------------
+
+
+def test_a_request_waits_for_the_health_check_another_request_runs() -> None:
+    checking, release = threading.Event(), threading.Event()
+    replicas: ReplicaSet[object] = ReplicaSet(
+        "m", ["http://a"], lambda url: object(),
+        lambda r: (checking.set(), release.wait(5)),
+        lambda: CircuitBreaker())
+    got: list[str] = []
+
+    def first() -> None:
+        with replicas.acquire(deadline=time.monotonic() + 5) as replica:
+            got.append(replica.url)
+
+    prober = threading.Thread(target=first)
+    prober.start()
+    assert checking.wait(5)
+    with pytest.raises(BackendUnavailable, match="no replica can take the request"), \
+            replicas.acquire():  # no deadline: no waiting, as before
+        pass
+    with pytest.raises(BackendUnavailable), replicas.acquire(deadline=time.monotonic() + 0.05):
+        pass  # the check outlasts the deadline
+    threading.Timer(0.1, release.set).start()
+    with replicas.acquire(deadline=time.monotonic() + 5) as replica:
+        assert replica.url == "http://a"
+    prober.join(5)
+    assert got == ["http://a"]
+    assert [h.state for h in replicas.health()] == ["healthy"]
+
+
+def test_waiters_check_again_when_the_running_check_fails() -> None:
+    checks: list[str] = []
+    checking, release = threading.Event(), threading.Event()
+
+    def check(replica: Replica[object]) -> None:
+        checks.append(replica.url)
+        if len(checks) == 1:
+            checking.set()
+            release.wait(5)
+            raise BackendUnavailable("m at http://a: cannot connect")
+
+    replicas: ReplicaSet[object] = ReplicaSet("m", ["http://a"], lambda url: object(), check,
+                                              lambda: CircuitBreaker(failures=3))
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with replicas.acquire(deadline=time.monotonic() + 5):
+                pass
+        except BackendError as exc:
+            errors.append(exc)
+
+    prober = threading.Thread(target=first)
+    prober.start()
+    assert checking.wait(5)
+    threading.Timer(0.1, release.set).start()
+    with replicas.acquire(deadline=time.monotonic() + 5) as replica:  # checks it itself
+        assert replica.url == "http://a"
+    prober.join(5)
+    assert len(checks) == 2 and len(errors) == 1
+
+
+@pytest.mark.model
+def test_concurrent_first_requests_wait_for_the_first_health_check(
+        start_server: Callable[..., LlamaServer]) -> None:
+    """A cold backend, 24 requests at once, no retries: none fails (they used to find the only
+    replica being checked and give up with "no replica can take the request")."""
+    server = start_server()
+    try:
+        backend = replicated([server], retries=0, ttft_timeout_s=120.0, timeout_s=300.0)
+        n = 24
+        start = threading.Barrier(n)
+        errors: list[BaseException] = []
+        answers: list[str | None] = []
+
+        def request() -> None:
+            start.wait()
+            try:
+                answers.append(backend.generate(HI).replica)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=request) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        assert errors == []
+        assert answers == [server.url] * n
+        (health,) = backend.replica_health()
+        assert health["state"] == "healthy" and health["served"] == n
+    finally:
+        server.stop()
+
+
 # --- real replicas ----------------------------------------------------------------------------
 
 
@@ -179,8 +281,6 @@ def test_a_paused_replica_times_out_and_the_request_moves_on(pair: list[LlamaSer
 
 
 def test_every_replica_down_is_one_clear_error(unbound_port: int) -> None:
-    from docroute._exceptions import BackendUnavailable
-
     urls = [f"http://127.0.0.1:{unbound_port}", "http://127.0.0.1:9"]
     backend = create_backend("smol", server_model(urls, retries=0))
     with pytest.raises(BackendUnavailable, match="no replica can take the request") as info:

@@ -21,32 +21,18 @@ from importlib.metadata import EntryPoint, entry_points
 
 from .._exceptions import ConfigError
 from ..config import ModelConfig
-from ._base import (
-    Backend,
-    BaseBackend,
-    Chunk,
-    Generation,
-    GenerationRequest,
-    ModelStatus,
-    StreamingBackend,
-    stream_chunks,
-)
+from . import _base
+from ._base import *  # noqa: F403 (the protocol and its types, as its __all__ lists it)
+from ._base import Backend
 
 __all__ = [
     "ENTRY_POINT_GROUP",
-    "Backend",
     "BackendFactory",
-    "BaseBackend",
-    "Chunk",
-    "Generation",
-    "GenerationRequest",
-    "ModelStatus",
-    "StreamingBackend",
     "available_backends",
     "create_backend",
     "register_backend",
-    "stream_chunks",
 ]
+__all__ += _base.__all__  # the protocol and its types
 
 BackendFactory = Callable[[str, ModelConfig], Backend]
 

@@ -9,15 +9,18 @@ This module holds what the two server backends (``ollama``, ``openai``) share:
   outstanding requests among those whose breaker lets requests through, preferring replicas
   this request has not tried yet. A replica is health-checked before its first request and
   again after every failure, so a request is sent only to a replica that answered its last check.
+  A request that finds the only usable replicas being checked by other requests (a cold start)
+  waits for those checks, up to its deadline, instead of failing.
   ``ready_in()`` says how long until some replica can take a request (the retry loop waits that
   long instead of spending a try), ``down_for()`` how long every replica has been failing.
 * ``ServerOptions``: the options every server backend reads from ``[models.NAME.options]``
   (timeouts, retries, breaker), validated with pydantic.
 * ``ServerBackend``: the ``generate`` loop both backends run: local prompt count (when a
   tokenizer is configured), retries on a time budget over the replicas (``_retry``), the
-  truncation check, and
-  ``status()`` with every replica's health. A backend subclass implements three methods: make a
-  client for a URL, health-check a replica, and run one request on one replica.
+  truncation check (``_begin``, ``_acquire``, ``_with_retry`` and ``_finish``, which
+  ``stream`` in ``_server_stream`` shares), and ``status()`` with every replica's health. A
+  backend subclass implements three methods: make a client for a URL, health-check a replica,
+  and run one request on one replica.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
@@ -46,9 +49,11 @@ from .._exceptions import (
 )
 from ..config import ModelConfig
 from ._base import Generation, GenerationRequest, ModelStatus
+from ._lru import LruCache
 from ._retry import RetryPolicy, call_with_retry
 
 __all__ = [
+    "Call",
     "CircuitBreaker",
     "Replica",
     "ReplicaHealth",
@@ -61,6 +66,7 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 C = TypeVar("C")
+T = TypeVar("T")
 
 # While another request health-checks the only replicas that could be ready, look again this
 # often (a check answers in milliseconds when the server is up).
@@ -232,19 +238,24 @@ class ReplicaSet(Generic[C]):
         self._connect, self._check = connect, check
         self.replicas: list[Replica[C]] = [Replica(url.rstrip("/"), breaker()) for url in urls]
         self._lock = threading.Lock()
+        self._probed = threading.Condition(self._lock)  # notified when a health check ends
         self._picks = itertools.count(1)
         self._clock = clock
         self._down_since: float | None = None  # since when no replica has been up (see down_for)
 
     @contextlib.contextmanager
-    def acquire(self, avoid: Collection[str] = ()) -> Iterator[Replica[C]]:
+    def acquire(self, avoid: Collection[str] = (),
+                deadline: float | None = None) -> Iterator[Replica[C]]:
         """A replica for one request; errors raised inside count against it when they should.
 
         ``avoid``: URLs this request tried already; used only when no other replica is open.
+        ``deadline`` (a ``time.monotonic()`` value): while the only replicas that could take
+        the request are being health-checked by other requests (a cold start), wait for those
+        checks until then instead of failing; None: do not wait.
         Raises ``BackendUnavailable`` (or the replicas' common error, e.g. ``ModelNotFound``)
         when no replica can take the request.
         """
-        replica = self._pick_checked(avoid)
+        replica = self._pick_checked(avoid, deadline)
         try:
             yield replica
         except BackendError as exc:
@@ -321,14 +332,15 @@ class ReplicaSet(Generic[C]):
 
     # -- internals --------------------------------------------------------------------------
 
-    def _pick_checked(self, avoid: Collection[str]) -> Replica[C]:
+    def _pick_checked(self, avoid: Collection[str], deadline: float | None) -> Replica[C]:
         """Pick a replica; health-check it first when it has not passed a check since its last
-        failure; on a failed check, mark it and pick another."""
+        failure; on a failed check, mark it and pick another. While only replicas that other
+        requests are checking remain, wait for their checks (until ``deadline``)."""
         errors: list[BackendError] = []
         checked: set[int] = set()
         while True:
             with self._lock:
-                replica = self._pick(avoid, exclude=checked)
+                replica = self._pick_or_wait(avoid, checked, deadline)
                 if replica is not None:
                     replica.outstanding += 1
                     needs_check = replica.probing = not replica.verified
@@ -349,10 +361,26 @@ class ReplicaSet(Generic[C]):
                 with self._lock:
                     replica.outstanding -= 1
                     replica.probing = False
+                    self._probed.notify_all()
                 raise
             with self._lock:
                 self._up(replica)
             return replica
+
+    def _pick_or_wait(self, avoid: Collection[str], exclude: set[int],
+                      deadline: float | None) -> Replica[C] | None:
+        """``_pick``; when it finds none while other requests health-check replicas this one
+        has not checked, wait for those checks to end (until ``deadline``) and pick again.
+        Call with the lock held."""
+        while True:
+            replica = self._pick(avoid, exclude)
+            if replica is not None or deadline is None:
+                return replica
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not any(r.probing and id(r) not in exclude
+                                         for r in self.replicas):
+                return None
+            self._probed.wait(remaining)
 
     def _pick(self, avoid: Collection[str], exclude: set[int]) -> Replica[C] | None:
         usable = [r for r in self.replicas
@@ -369,6 +397,7 @@ class ReplicaSet(Generic[C]):
         replica.breaker.record_success()
         replica.verified, replica.probing, replica.last_error = True, False, ""
         self._down_since = None
+        self._probed.notify_all()
 
     def _failed(self, replica: Replica[C], exc: BackendError) -> None:
         with self._lock:
@@ -379,6 +408,7 @@ class ReplicaSet(Generic[C]):
             replica.last_error = f"{type(exc).__name__}: {reason}"
             if self._down_since is None and all(r.last_error for r in self.replicas):
                 self._down_since = self._clock()
+            self._probed.notify_all()
         _log.info("%s: replica %s failed (%s), breaker %s", self.model, replica.url,
                   replica.last_error, replica.breaker.state)
 
@@ -437,6 +467,17 @@ class StreamState:
         return (self.first_token_at - self.started) * 1000
 
 
+@dataclass
+class Call:
+    """One ``generate`` or ``stream`` call, across its tries (see ``ServerBackend._begin``)."""
+
+    started: float
+    deadline: float
+    n_ctx: int
+    local: int | None  # the prompt's tokens by the local tokenizer (None: no tokenizer)
+    tried: list[str] = field(default_factory=list)  # the replicas tried, in order
+
+
 class ServerBackend(Generic[C]):
     """A model served over HTTP by one or more replicas. Subclasses implement ``_connect``,
     ``_check`` and ``_generate_on``; errors are translated in the subclass's module."""
@@ -458,7 +499,7 @@ class ServerBackend(Generic[C]):
         self.retry = RetryPolicy(o.retries, o.backoff_s, o.backoff_max_s, o.retry_budget_s)
         self._tokenizer: Any = None
         self._tokenizer_lock = threading.Lock()
-        self._counts: OrderedDict[tuple[tuple[str, str], ...], int | None] = OrderedDict()
+        self._counts: LruCache[tuple[tuple[str, str], ...], int] = LruCache(256)
 
     def __repr__(self) -> str:
         urls = ", ".join(r.url for r in self.replicas.replicas)
@@ -496,33 +537,14 @@ class ServerBackend(Generic[C]):
         cannot fit, and ``PromptTruncated`` when the server evaluated fewer prompt tokens than
         the local count (it cut the prompt).
         """
-        self._preflight()
-        started = time.monotonic()
-        budget = min(self.options.timeout_s, request.timeout_s or math.inf)
-        deadline = started + budget
-        n_ctx = self._window(request)
-        local = self.count_prompt_tokens(request.messages)
-        if local is not None and local + request.max_tokens > n_ctx:
-            raise ContextOverflowError(
-                f"{self.name}: prompt of {local} tokens + {request.max_tokens} output tokens "
-                f"does not fit a context of {n_ctx}")
-        tried: list[str] = []
+        call = self._begin(request)
 
-        def once() -> Generation:
-            with self.replicas.acquire(avoid=tried) as replica:
-                tried.append(replica.url)
-                state = self._stream_state(deadline)
-                generation = self._generate_on(replica, request, n_ctx, state)
-            generation.replica = replica.url
-            return generation
+        def once() -> tuple[Generation, str]:
+            with self._acquire(call) as replica:
+                state = self._stream_state(call.deadline)
+                return self._generate_on(replica, request, call.n_ctx, state), replica.url
 
-        generation = call_with_retry(once, self.retry, deadline=deadline,
-                                     wait_hint=self._wait_hint)
-        self._check_truncation(generation, local)
-        if local is not None and not generation.prompt_tokens:
-            generation.prompt_tokens = local
-        generation.total_ms = (time.monotonic() - started) * 1000
-        return generation
+        return self._finish(call, *self._with_retry(call, once))
 
     def count_tokens(self, text: str) -> int | None:
         tokenizer = self._local_tokenizer()
@@ -538,14 +560,11 @@ class ServerBackend(Generic[C]):
         if tokenizer is None:
             return None
         key = tuple((m.get("role", ""), m.get("content", "")) for m in messages)
-        with self._tokenizer_lock:
-            count = self._counts.get(key)
+        count = self._counts.get(key)
         if count is None:
             count = tokenizer.count_prompt_tokens(messages)
-            with self._tokenizer_lock:
-                self._counts[key] = count
-                if len(self._counts) > 256:
-                    self._counts.popitem(last=False)
+            if count is not None:
+                self._counts.put(key, count)
         return count
 
     def status(self) -> ModelStatus:
@@ -574,6 +593,41 @@ class ServerBackend(Generic[C]):
 
     def _loaded_n_ctx(self) -> int | None:
         return None
+
+    def _begin(self, request: GenerationRequest) -> Call:
+        """What ``generate`` and ``stream`` do before the first try: the preflight, the
+        deadline, the context window, and the local prompt count (with the fits check)."""
+        self._preflight()
+        started = time.monotonic()
+        deadline = started + min(self.options.timeout_s, request.timeout_s or math.inf)
+        n_ctx = self._window(request)
+        local = self.count_prompt_tokens(request.messages)
+        if local is not None and local + request.max_tokens > n_ctx:
+            raise ContextOverflowError(
+                f"{self.name}: prompt of {local} tokens + {request.max_tokens} output tokens "
+                f"does not fit a context of {n_ctx}")
+        return Call(started, deadline, n_ctx, local)
+
+    @contextlib.contextmanager
+    def _acquire(self, call: Call) -> Iterator[Replica[C]]:
+        """A replica for one try of ``call`` (one it has not tried, when there is a choice)."""
+        with self.replicas.acquire(avoid=call.tried, deadline=call.deadline) as replica:
+            call.tried.append(replica.url)
+            yield replica
+
+    def _with_retry(self, call: Call, once: Callable[[], T]) -> T:
+        """``once()``, retried on transient errors within the budget and ``call``'s deadline."""
+        return call_with_retry(once, self.retry, deadline=call.deadline,
+                               wait_hint=self._wait_hint)
+
+    def _finish(self, call: Call, generation: Generation, replica: str) -> Generation:
+        """The answer of ``call`` from ``replica``, checked for a cut prompt and timed."""
+        generation.replica = replica
+        self._check_truncation(generation, call.local)
+        if call.local is not None and not generation.prompt_tokens:
+            generation.prompt_tokens = call.local
+        generation.total_ms = (time.monotonic() - call.started) * 1000
+        return generation
 
     def _wait_hint(self, exc: BackendError) -> float:
         """How long the next try must wait for a replica (``_retry``'s ``wait_hint``):

@@ -19,16 +19,13 @@ Errors are translated by the subclass's module (``_http_errors``, ``_ollama_erro
 from __future__ import annotations
 
 import contextlib
-import math
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .._exceptions import BackendUnavailable, ContextOverflowError
+from .._exceptions import BackendUnavailable
 from ._base import Chunk, Generation, GenerationRequest
 from ._replicas import Replica, ServerBackend, StreamState
-from ._retry import call_with_retry
 
 __all__ = ["StreamingServerBackend"]
 
@@ -71,28 +68,18 @@ class StreamingServerBackend(ServerBackend[C]):
         Raises (from ``next``) what ``generate`` raises; closing the iterator closes the
         connection, which stops the generation on the server.
         """
-        self._preflight()
-        started = time.monotonic()
-        deadline = started + min(self.options.timeout_s, request.timeout_s or math.inf)
-        n_ctx = self._window(request)
-        local = self.count_prompt_tokens(request.messages)
-        if local is not None and local + request.max_tokens > n_ctx:
-            raise ContextOverflowError(
-                f"{self.name}: prompt of {local} tokens + {request.max_tokens} output tokens "
-                f"does not fit a context of {n_ctx}")
-        tried: list[str] = []
+        call = self._begin(request)
 
         def open_stream() -> _Opened[C]:
             with contextlib.ExitStack() as stack:
-                replica = stack.enter_context(self.replicas.acquire(avoid=tried))
-                tried.append(replica.url)
-                chunks = self._stream_on(replica, request, n_ctx, self._stream_state(deadline))
+                replica = stack.enter_context(self._acquire(call))
+                chunks = self._stream_on(replica, request, call.n_ctx,
+                                         self._stream_state(call.deadline))
                 stack.callback(_close, chunks)
                 first = next(chunks, None)
                 return _Opened(stack.pop_all(), replica, chunks, first)
 
-        opened = call_with_retry(open_stream, self.retry, deadline=deadline,
-                                 wait_hint=self._wait_hint)
+        opened = self._with_retry(call, open_stream)
         with opened.stack:  # a failure in here counts against the replica
             chunk = opened.first
             while chunk is not None and chunk.generation is None:
@@ -101,12 +88,7 @@ class StreamingServerBackend(ServerBackend[C]):
             if chunk is None or chunk.generation is None:
                 raise BackendUnavailable(f"{self.name} at {opened.replica.url}: the stream ended "
                                          "without its final message", model=self.name)
-        generation = chunk.generation
-        generation.replica = opened.replica.url
-        self._check_truncation(generation, local)
-        if local is not None and not generation.prompt_tokens:
-            generation.prompt_tokens = local
-        generation.total_ms = (time.monotonic() - started) * 1000
+        generation = self._finish(call, chunk.generation, opened.replica.url)
         yield Chunk(chunk.text, chunk.finish_reason or generation.finish_reason, generation)
 
 

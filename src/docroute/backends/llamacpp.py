@@ -59,6 +59,7 @@ from .._exceptions import (
 from ..config import ModelConfig
 from ._base import Chunk, Generation, GenerationRequest, ModelStatus
 from ._embedded import resolve_model_path
+from ._lru import LruCache
 
 if TYPE_CHECKING:
     from llama_cpp import Llama, LlamaGrammar
@@ -219,8 +220,7 @@ class LlamaCppBackend:
         self._llm: Llama | None = None
         self._n_ctx: int | None = None  # the n_ctx asked for (llama.cpp rounds it up)
         self._lock = threading.Lock()
-        self._grammars: collections.OrderedDict[str, LlamaGrammar] = collections.OrderedDict()
-        self._grammar_lock = threading.Lock()
+        self._grammars: LruCache[str, LlamaGrammar] = LruCache(64)
         self._formatter: Any = None
         _backends.add(self)
 
@@ -364,11 +364,9 @@ class LlamaCppBackend:
     def grammar_for(self, schema: dict[str, Any]) -> LlamaGrammar:
         """``schema`` as a llama.cpp grammar, checked by llama.cpp's grammar parser (cached)."""
         key = json.dumps(schema, sort_keys=True)
-        with self._grammar_lock:
-            grammar = self._grammars.get(key)
-            if grammar is not None:
-                self._grammars.move_to_end(key)
-                return grammar
+        grammar = self._grammars.get(key)
+        if grammar is not None:
+            return grammar
         llama_cpp = _llama_cpp()
         vocab = self._vocab()
         with _llama_errors(self.name, "compiling the JSON schema"):
@@ -382,10 +380,7 @@ class LlamaCppBackend:
                 raise BackendError(f"{self.name}: llama.cpp rejected the grammar of a JSON "
                                    f"schema{_recent_errors()}", model=self.name)
             llama_cpp.llama_sampler_free(sampler)
-        with self._grammar_lock:
-            self._grammars[key] = grammar
-            if len(self._grammars) > 64:
-                self._grammars.popitem(last=False)
+        self._grammars.put(key, grammar)
         return grammar
 
     # -- internals --------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from .._exceptions import (
 )
 from ..config import ModelConfig
 from ._base import Chunk, Generation, GenerationRequest
+from ._http import PerThread, httpx_error, import_or_hint
 from ._replicas import Replica, ServerOptions, StreamState
 from ._server_stream import StreamingServerBackend
 
@@ -78,9 +79,10 @@ class OllamaOptions(ServerOptions):
 
 @dataclass
 class _Clients:
-    """A replica's two ``ollama.Client``s: requests, and short health checks."""
+    """A replica's ``ollama.Client``s: one per calling thread for requests (see
+    ``_http.PerThread``), and one for short health checks."""
 
-    calls: Any
+    calls: PerThread[Any]
     checks: Any
 
     def close(self) -> None:
@@ -89,11 +91,7 @@ class _Clients:
 
 
 def _ollama() -> Any:
-    try:
-        import ollama
-    except ImportError as exc:
-        raise BackendUnavailable(f"{_PIP_HINT} ({exc})") from exc
-    return ollama
+    return import_or_hint("ollama", _PIP_HINT)
 
 
 @contextmanager
@@ -109,21 +107,11 @@ def _ollama_errors(model: str, url: str, state: StreamState | None = None) -> It
         raise
     except ollama.ResponseError as exc:
         raise _response_error(where, exc.error, exc.status_code, model) from exc
-    except httpx.ConnectTimeout as exc:
-        raise BackendTimeout(f"{where}: connect timeout", model=model) from exc
-    except httpx.ConnectError as exc:  # raised as it is while streaming
-        raise BackendUnavailable(f"{where}: cannot connect ({exc})", model=model) from exc
     except ConnectionError as exc:  # the client's own, for httpx.ConnectError on other calls
         raise BackendUnavailable(f"{where}: cannot connect (is Ollama running there?)",
                                  model=model) from exc
-    except httpx.TimeoutException as exc:
-        reason = state.timeout_reason() if state else "health check timeout"
-        raise BackendTimeout(f"{where}: {reason}", model=model) from exc
-    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-        got = f" after {state.chunks} streamed chunks" if state and state.chunks else ""
-        raise BackendUnavailable(f"{where}: connection lost{got} ({exc})", model=model) from exc
-    except (httpx.HTTPError, ollama.RequestError) as exc:
-        raise BackendError(f"{where}: {type(exc).__name__}: {exc}", model=model) from exc
+    except (httpx.HTTPError, ollama.RequestError) as exc:  # httpx.ConnectError while streaming
+        raise httpx_error(exc, where, model, state) from exc
     except (ValueError, KeyError, TypeError) as exc:  # malformed JSON / pydantic validation
         raise BackendError(f"{where}: unexpected response ({type(exc).__name__}: {exc})",
                            model=model) from exc
@@ -195,12 +183,12 @@ class OllamaBackend(StreamingServerBackend[_Clients]):
 
         o = self.options
         read = o.ttft_timeout_s if o.stream else o.timeout_s
-        calls = ollama.Client(host=url, timeout=httpx.Timeout(
-            read, connect=o.connect_timeout_s, write=o.connect_timeout_s), trust_env=False)
+        timeout = httpx.Timeout(read, connect=o.connect_timeout_s, write=o.connect_timeout_s)
         health = httpx.Timeout(o.health_timeout_s,
                                connect=min(o.health_timeout_s, o.connect_timeout_s))
         checks = ollama.Client(host=url, timeout=health, trust_env=False)
-        return _Clients(calls, checks)
+        return _Clients(PerThread(lambda: ollama.Client(host=url, timeout=timeout,
+                                                        trust_env=False)), checks)
 
     def _check(self, replica: Replica[_Clients]) -> None:
         client = self.replicas.client(replica).checks
@@ -222,7 +210,7 @@ class OllamaBackend(StreamingServerBackend[_Clients]):
 
     def _stream_on(self, replica: Replica[_Clients], request: GenerationRequest, n_ctx: int,
                    state: StreamState) -> Iterator[Chunk]:
-        client = self.replicas.client(replica).calls
+        client = self.replicas.client(replica).calls.get()
         stream = self.options.stream
         final: Any = None
         last = ""

@@ -52,6 +52,7 @@ from .._exceptions import (
 )
 from ..config import ModelConfig
 from ._base import Chunk, Generation, GenerationRequest
+from ._http import PerThread, httpx_error, import_or_hint
 from ._replicas import Replica, ServerOptions, StreamState
 from ._server_stream import StreamingServerBackend
 
@@ -70,7 +71,6 @@ _LOAD_FAILED = re.compile(r"out of memory|\boom\b|failed to load|error loading m
                           r"cannot allocate|insufficient memory", re.IGNORECASE)
 
 ResponseFormat = Literal["auto", "json_schema", "json_object", "none"]
-_THREAD_TRANSPORTS = 128  # per-thread transports kept before those of ended threads are closed
 _HEADERS = {"accept": "application/json", "content-type": "application/json",
             "user-agent": "docroute"}
 
@@ -84,11 +84,7 @@ class OpenAIOptions(ServerOptions):
 
 
 def _httpx() -> Any:
-    try:
-        import httpx
-    except ImportError as exc:
-        raise BackendUnavailable(f"{_PIP_HINT} ({exc})") from exc
-    return httpx
+    return import_or_hint("httpx", _PIP_HINT)
 
 
 class _FormatRejected(Exception):
@@ -123,18 +119,8 @@ def _http_errors(model: str, url: str, state: StreamState | None = None) -> Iter
         message, code = _error_fields(exc.error)
         got = f" after {state.chunks} streamed chunks" if state and state.chunks else ""
         raise _status_error(f"{where}: error event{got}", None, message, code, model) from exc
-    except httpx.ConnectTimeout as exc:
-        raise BackendTimeout(f"{where}: connect timeout", model=model) from exc
-    except httpx.ConnectError as exc:
-        raise BackendUnavailable(f"{where}: cannot connect ({exc})", model=model) from exc
-    except httpx.TimeoutException as exc:  # read / write / pool timeouts
-        reason = state.timeout_reason() if state else "health check timeout"
-        raise BackendTimeout(f"{where}: {reason}", model=model) from exc
-    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-        got = f" after {state.chunks} streamed chunks" if state and state.chunks else ""
-        raise BackendUnavailable(f"{where}: connection lost{got} ({exc})", model=model) from exc
-    except httpx.HTTPError as exc:
-        raise BackendError(f"{where}: {type(exc).__name__}: {exc}", model=model) from exc
+    except httpx.HTTPError as exc:  # connect, timeouts, a lost connection
+        raise httpx_error(exc, where, model, state) from exc
     except (ValueError, KeyError, IndexError, TypeError) as exc:  # a malformed response body
         raise BackendError(f"{where}: unexpected response ({type(exc).__name__}: {exc})",
                            model=model) from exc
@@ -192,8 +178,7 @@ class OpenAIBackend(StreamingServerBackend["httpx.Client"]):
             else self.options.response_format)
         self._format_lock = threading.Lock()
         self._ttft_timeout: dict[str, float | None] | None = None
-        self._transports: dict[int, httpx.HTTPTransport] = {}  # thread -> its connections
-        self._transports_lock = threading.Lock()
+        self._transports = PerThread(self._new_transport)  # each thread's connections
         self._urls: dict[str, httpx.URL] = {}
 
     # -- more than the protocol -------------------------------------------------------------
@@ -369,31 +354,14 @@ class OpenAIBackend(StreamingServerBackend["httpx.Client"]):
 
         Requests go straight to an ``httpx`` transport: ``httpx.Client`` adds URL merging,
         cookies, auth and redirect handling that cost about 0.1 ms of CPU per request and
-        do nothing here. One transport per thread, because a connection pool shared by many
-        threads serializes them on its lock: at 32 concurrent gateway requests that convoy
-        cost about 0.3 ms of CPU per request (docs/benchmarks.md, "Gateway overhead").
-        Transports of threads that ended are closed when new ones are made.
+        do nothing here. One transport per thread (see ``_http.PerThread``).
         """
-        key = threading.get_ident()
-        transport = self._transports.get(key)
-        if transport is None:
-            transport = self._new_transport()
-            with self._transports_lock:
-                self._transports[key] = transport
-                if len(self._transports) > _THREAD_TRANSPORTS:
-                    alive = {t.ident for t in threading.enumerate()}
-                    for ended in [k for k in self._transports if k not in alive]:
-                        self._transports.pop(ended).close()
-        return transport
+        return self._transports.get()
 
     def close(self) -> None:
         """Close every connection: the health checks' and each thread's."""
         super().close()
-        with self._transports_lock:
-            transports = list(self._transports.values())
-            self._transports.clear()
-        for transport in transports:
-            transport.close()
+        self._transports.close()
 
     def _timeout(self, read_s: float) -> dict[str, float | None]:
         """The request's timeouts (the usual one, first token, is made once)."""
