@@ -190,6 +190,34 @@ def test_ready_in_is_the_earliest_probe_and_down_for_counts_the_outage() -> None
     assert replicas.ready_in() == 0
 
 
+def test_was_up_only_after_a_replica_answered() -> None:
+    clock = Clock()
+    down = {"http://a", "http://b"}
+    replicas = replica_set(clock, down)
+    with pytest.raises(BackendUnavailable), replicas.acquire():
+        pass
+    assert not replicas.was_up()  # never answered: not a restart to wait for
+    clock.now += 5
+    down.clear()
+    with replicas.acquire():
+        pass
+    assert replicas.was_up()
+
+
+def test_a_server_that_was_never_up_is_not_waited_for() -> None:
+    """Nothing listens on the port: the request gives up at once for the next model of the
+    chain instead of waiting out its 600 s budget (a real refused connection on loopback)."""
+    from .conftest import free_port
+
+    backend = create_backend("smol", server_model([f"http://127.0.0.1:{free_port()}"],
+                                                   retries=None, retry_budget_s=600.0,
+                                                   tokenizer=None))
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailable, match="Connection refused"):
+        backend.generate(HI)
+    assert time.monotonic() - started < 300  # far below the budget: it did not wait
+
+
 # --- options -----------------------------------------------------------------------------------
 
 

@@ -242,6 +242,7 @@ class ReplicaSet(Generic[C]):
         self._picks = itertools.count(1)
         self._clock = clock
         self._down_since: float | None = None  # since when no replica has been up (see down_for)
+        self._ever_up = False  # has any replica answered since this set was made (see was_up)
 
     @contextlib.contextmanager
     def acquire(self, avoid: Collection[str] = (),
@@ -314,6 +315,12 @@ class ReplicaSet(Generic[C]):
                 else:
                     waits.append(r.breaker.retry_in())
             return min(waits, default=0.0)
+
+    def was_up(self) -> bool:
+        """Whether any replica has answered (a request or a health check) in this process: a
+        model whose replicas were never up is not restarting, so nothing is worth waiting for."""
+        with self._lock:
+            return self._ever_up
 
     def down_for(self) -> float:
         """Seconds since every replica has been failing (0 while one is up or unchecked)."""
@@ -397,6 +404,7 @@ class ReplicaSet(Generic[C]):
         replica.breaker.record_success()
         replica.verified, replica.probing, replica.last_error = True, False, ""
         self._down_since = None
+        self._ever_up = True
         self._probed.notify_all()
 
     def _failed(self, replica: Replica[C], exc: BackendError) -> None:
@@ -633,8 +641,9 @@ class ServerBackend(Generic[C]):
         """How long the next try must wait for a replica (``_retry``'s ``wait_hint``):
         until the earliest one can be probed, or ``inf`` (give up now) when every replica has
         been failing for longer than the retry budget (an outage, not a restart: the next
-        model of the fallback chain should have the request)."""
-        if self.replicas.down_for() > self.options.retry_budget_s:
+        model of the fallback chain should have the request) or none was ever up (a server
+        that is not running: waiting for it would only delay the fallback)."""
+        if not self.replicas.was_up() or self.replicas.down_for() > self.options.retry_budget_s:
             return math.inf
         return self.replicas.ready_in()
 
