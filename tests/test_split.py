@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 
 from docroute._exceptions import AllAttemptsFailed, BackendUnavailable, ContextOverflowError
-from docroute._split import boundaries, combine_in_rounds, split_code
+from docroute._split import ItemTooLarge, NotShorter, boundaries, combine_in_rounds, split_code
 from docroute.analyze import extract_units
 from docroute.analyze.features import estimate_tokens
 from docroute.backends import register_backend
 from docroute.backends._base import BaseBackend, Generation, GenerationRequest
 from docroute.config import Config, ContextConfig, DocsConfig, ModelConfig, RoutingConfig
 from docroute.dispatch import dispatch_unit
+from docroute.monitor import Recorder, Store
 from docroute.pipeline import DocOptions, Documenter
 from docroute.pool import ModelPool
 from docroute.types import Unit
@@ -176,8 +177,13 @@ def test_combining_in_rounds_until_the_summaries_fit() -> None:
 
     combined, rounds = combine_in_rounds(items, 20, tokens, summarise, group_budget=100)
     assert rounds == 2 and tokens(combined) <= 20
-    with pytest.raises(ContextOverflowError, match="did not make them shorter"):
+    with pytest.raises(ContextOverflowError, match="did not make them shorter") as shorter:
         combine_in_rounds(items, 40, tokens, lambda g, n, c, r: " ".join(g))
+    assert isinstance(shorter.value, NotShorter) and shorter.value.rounds == 1
+    with pytest.raises(ContextOverflowError, match="a prompt can hold for it") as large:
+        combine_in_rounds(items, 20, tokens, summarise, group_budget=10)
+    assert isinstance(large.value, ItemTooLarge)
+    assert (large.value.item, large.value.needed, large.value.room) == (items[0], 22, 10)
 
 
 # --- dispatch (scripted backend, no model) -----------------------------------------------------
@@ -258,6 +264,32 @@ def test_the_pipeline_documents_a_split_unit(tmp_path: Path) -> None:
     assert unit.status == "documented", unit.reason
     assert any(r.startswith("split into ") for r in unit.decision["reasons"])
     assert unit.attempts[-1]["part"].startswith("documentation from")
+
+
+def test_the_request_log_names_the_model_that_wrote_a_split_units_documentation(
+    tmp_path: Path,
+) -> None:
+    """No model: parts are simple (model ``small``), the unit is complex (model ``large``);
+    the row in a SQLite request log routes the unit to ``large``, not to its first part's."""
+    register_backend(FAKE, Scripted, replace=True)
+    config = Config(
+        models={name: ModelConfig(backend=FAKE, model=name, max_context=1024, family="chatml",
+                                  roles=[name]) for name in ("small", "large")},
+        routing=RoutingConfig(policy="complexity", options={"complexity_threshold": 0.2}),
+        context=ContextConfig(buckets=[1024, 2048, 4096], output_tokens=256),
+    )
+    unit = _long_python(300)
+    call = dispatch_unit(unit, config, ModelPool(config))
+    assert call.split is not None and call.model == "large"
+    assert call.attempts[0].model == "small" and (call.attempts[0].part or "").startswith("part 1")
+    log = tmp_path / "requests.db"
+    with Store(log) as store:
+        Recorder(store, config=config).record_dispatch(unit, call)
+    with Store(log) as store:
+        [row] = store.records()
+    assert (row.routed_model, row.model, row.outcome, row.fallback_from) == (
+        "large", "large", "ok", None)
+    assert row.attempts[-1]["part"].startswith("documentation from")
 
 
 @pytest.mark.model

@@ -14,18 +14,20 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 
 from ._exceptions import DocrouteError
 from .config import Config
-from .overview import ModelCall
+from .overview import ModelCall, RunOptions
 
 if TYPE_CHECKING:
     from .monitor import Recorder
 
 __all__ = ["ProseRun", "prose_command"]
+
+_Options = TypeVar("_Options", bound=RunOptions)
 
 
 @dataclass
@@ -84,13 +86,17 @@ def _report_calls(calls: list[ModelCall], err: Console, as_json: bool) -> None:
             err.print(f"{call.task} {call.name}: {call.model}")
 
 
+def _options(kind: type[_Options], run: ProseRun, recorder: Recorder | None) -> _Options:
+    """``kind``'s options from the command line's (what to read, how to route, the log)."""
+    return kind(policy=run.policy, exclude=run.exclude, cache_db=run.cache_db,
+                use_cache=run.cache, recorder=recorder)
+
+
 def _overview(run: ProseRun, path: Path, config: Config, err: Console,
               recorder: Recorder | None) -> int:
     from .overview import OverviewOptions, build_overview, overview_target, write_overview
 
-    options = OverviewOptions(policy=run.policy, exclude=run.exclude, cache_db=run.cache_db,
-                              use_cache=run.cache, recorder=recorder)
-    result = build_overview(path, config, options=options)
+    result = build_overview(path, config, options=_options(OverviewOptions, run, recorder))
     target = overview_target(path, run.out)
     _report_calls(result.calls, err, run.as_json)
     if run.write or run.out is not None:
@@ -108,9 +114,7 @@ def _guides(run: ProseRun, path: Path, config: Config, err: Console,
             recorder: Recorder | None) -> int:
     from .guides import GuideOptions, build_guides, summary_line, write_guides
 
-    options = GuideOptions(policy=run.policy, exclude=run.exclude, cache_db=run.cache_db,
-                           use_cache=run.cache, recorder=recorder)
-    guides = build_guides(path, config, options=options)
+    guides = build_guides(path, config, options=_options(GuideOptions, run, recorder))
     _report_calls(guides.calls, err, run.as_json)
     for problem in guides.problems:
         err.print(f"[yellow]note:[/yellow] {problem}")

@@ -13,8 +13,10 @@ A token longer than the budget cannot be split: ``ContextOverflowError`` says so
 
 ``pack`` and ``combine_in_rounds`` are the generic halves of "summarise, then combine": items
 (lines, summaries) packed into consecutive groups that fit, and groups summarised round after
-round until the whole list fits. ``docroute.overview`` does the same for file summaries and could
-use them (its ``_pack`` and ``_Writer.fit``).
+round until the whole list fits. ``docroute._splitunit`` combines the summaries of a unit's
+parts with them, ``docroute.overview`` the lines about a project's files and units. When the
+list cannot be made to fit, ``combine_in_rounds`` raises ``ItemTooLarge`` or ``NotShorter``
+(both ``ContextOverflowError``), which carry the numbers for a caller's own message.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from ._exceptions import ContextOverflowError, DocrouteError
 from .analyze._syntax import parse_source
 from .analyze._treesitter import walk
 
-__all__ = ["Boundaries", "boundaries", "combine_in_rounds", "pack", "split_code", "split_text"]
+__all__ = ["Boundaries", "ItemTooLarge", "NotShorter", "boundaries", "combine_in_rounds", "pack",
+           "split_code", "split_text"]
 
 # Parents whose children are statements (or statement-like: parameters, members, blocks).
 _CONTAINERS = frozenset({
@@ -179,6 +182,24 @@ def pack(items: Sequence[str], budget: int, tokens: Callable[[Sequence[str]], in
     return groups
 
 
+class ItemTooLarge(ContextOverflowError):
+    """An item that does not fit, alone, the room a prompt has for it (nothing is cut)."""
+
+    def __init__(self, item: str, needed: int, room: int) -> None:
+        self.item, self.needed, self.room = item, needed, max(room, 0)
+        super().__init__(f"a summary needs {needed} tokens, more than the {self.room} a prompt "
+                         f"can hold for it: {item[:80]!r}")
+
+
+class NotShorter(ContextOverflowError):
+    """A round of combining that did not make the items shorter."""
+
+    def __init__(self, rounds: int, before: int, after: int, budget: int) -> None:
+        self.rounds, self.before, self.after, self.budget = rounds, before, after, budget
+        super().__init__(f"round {rounds} of combining summaries did not make them shorter "
+                         f"({before} -> {after} tokens; {budget} fit)")
+
+
 def combine_in_rounds(
     items: list[str],
     budget: int,
@@ -193,23 +214,20 @@ def combine_in_rounds(
     ``summarise(group, number, count, round)`` (1-based). Nothing is cut:
 
     Raises:
-        ContextOverflowError: an item alone does not fit, or a round does not shorten the list.
+        ItemTooLarge: an item alone does not fit ``group_budget``.
+        NotShorter: a round does not shorten the list (both are ``ContextOverflowError``).
     """
     rounds = 0
     per_group = budget if group_budget is None else group_budget
     while items and tokens(items) > budget:
-        too_long = [item for item in items if tokens([item]) > per_group]
-        if too_long:
-            raise ContextOverflowError(
-                f"a summary needs {tokens(too_long[:1])} tokens, more than the "
-                f"{max(per_group, 0)} a prompt can hold for it: {too_long[0][:80]!r}")
+        too_long = next((item for item in items if tokens([item]) > per_group), None)
+        if too_long is not None:
+            raise ItemTooLarge(too_long, tokens([too_long]), per_group)
         rounds += 1
         groups = pack(items, per_group, tokens)
         combined = [summarise(group, number, len(groups), rounds)
                     for number, group in enumerate(groups, 1)]
         if tokens(combined) >= tokens(items):
-            raise ContextOverflowError(
-                f"round {rounds} of combining summaries did not make them shorter "
-                f"({tokens(items)} -> {tokens(combined)} tokens; {budget} fit)")
+            raise NotShorter(rounds, tokens(items), tokens(combined), budget)
         items = combined
     return items, rounds

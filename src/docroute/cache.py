@@ -39,7 +39,6 @@ import hashlib
 import json
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,8 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from . import prompts
-from ._sqlite import connect, default_dir
 from .config import Config
+from .jobs import SQLiteFile
 from .types import DocContent, Unit
 
 __all__ = ["CACHE_FILENAME", "CachedDoc", "DocCache", "config_fingerprint", "key_code",
@@ -142,24 +141,18 @@ class CachedDoc:
     tidied: tuple[str, ...] = ()
 
 
-class DocCache:
+class DocCache(SQLiteFile):
     """The unit cache in one SQLite file, opened on first use. Safe to share between threads.
 
     Args:
         path: the database file; None: ``cache.db`` in docroute's user data folder.
     """
 
+    FILENAME, SCHEMA, SCHEMA_VERSION = CACHE_FILENAME, _SCHEMA, _SCHEMA_VERSION
+
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_dir() / CACHE_FILENAME
-        self._db: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+        super().__init__(path)
         self.disabled: str | None = None  # why the cache was switched off, if it was
-
-    def __enter__(self) -> DocCache:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def get(self, key: str) -> CachedDoc | None:
         """The cached documentation for ``key``, or None (a miss, or the cache is off)."""
@@ -186,12 +179,6 @@ class DocCache:
         row = self._run(lambda db: db.execute("SELECT count(*) FROM docs").fetchone())
         return int(row[0]) if row else 0
 
-    def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
     def _run(self, action: Any) -> Any:
         """``action(connection)``, or None once the cache is off; the first database error
         switches it off (with one warning) so the run goes on without it."""
@@ -199,9 +186,7 @@ class DocCache:
             if self.disabled:
                 return None
             try:
-                if self._db is None:
-                    self._db = connect(self.path, _SCHEMA, _SCHEMA_VERSION)
-                return action(self._db)
+                return action(self._connection())
             except (sqlite3.Error, OSError) as exc:
                 self.disabled = f"{type(exc).__name__}: {exc}"
                 _log.warning("the unit cache %s is off for this run: %s", self.path, exc)

@@ -23,14 +23,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ._exceptions import DocrouteError, InputError
 from ._results import PreparedFile
 from ._unitdocs import UnitDoc, read_tree, unit_docs
 from .analyze.psparams import CommandInfo, commands_info, exported_names, is_exported
 from .config import Config
-from .overview import ModelCall, Overview, OverviewOptions, _Writer
+from .overview import ModelCall, Overview, OverviewOptions, RunOptions, _Writer
 from .pool import ModelPool
 from .prose import ProseRequest, dispatch_prose, input_budget
 from .render.platyps import (
@@ -49,9 +48,6 @@ from .tidy import tidy_text
 from .types import DocContent, Unit
 from .write import atomic_write
 
-if TYPE_CHECKING:
-    from .monitor import Recorder
-
 __all__ = ["ABOUT_MARKER", "GuideOptions", "Guides", "build_guides", "module_name",
            "summary_line", "write_guides"]
 
@@ -64,17 +60,12 @@ _ABOUT_FIELDS = {
 }
 
 
-@dataclass
-class GuideOptions:
+@dataclass(kw_only=True)
+class GuideOptions(RunOptions):
     """What a guides run does."""
 
-    policy: str | None = None
-    exclude: tuple[str, ...] = ()
-    cache_db: Path | None = None
-    use_cache: bool = True
     generate: bool = True  # ask a model for commands that have no help and no cache entry
     online: str = ""  # base URL for ``online version`` (the page name is appended)
-    recorder: Recorder | None = None  # the request log: every model request is recorded
 
 
 @dataclass

@@ -34,7 +34,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from ._exceptions import DocrouteError
 from ._sqlite import connect, default_dir
@@ -153,19 +153,29 @@ class Job:
                            (time.time(), self.id))
 
 
-class JobStore:
-    """The job database (one SQLite file), opened on first use.
+_S = TypeVar("_S", bound="SQLiteFile")
+
+
+class SQLiteFile:
+    """One of docroute's state databases (the job state, ``cache.DocCache``): a SQLite file
+    with ``SCHEMA`` at ``SCHEMA_VERSION``, opened on first use (``_connection``, under
+    ``_lock``), closed by ``close`` or at the end of a ``with`` block. Safe to share between
+    threads when every use of the connection holds ``_lock``.
 
     Args:
-        path: the database file; None: ``jobs.db`` in docroute's user data folder.
+        path: the database file; None: ``FILENAME`` in docroute's user data folder.
     """
 
+    FILENAME: ClassVar[str]
+    SCHEMA: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int]
+
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_dir() / JOBS_FILENAME
+        self.path = Path(path).expanduser() if path is not None else default_dir() / self.FILENAME
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
-    def __enter__(self) -> JobStore:
+    def __enter__(self: _S) -> _S:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -176,6 +186,22 @@ class JobStore:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+    def _connection(self) -> sqlite3.Connection:
+        """The open connection (opened, and the schema made, on first use); hold ``_lock``."""
+        if self._db is None:
+            self._db = connect(self.path, self.SCHEMA, self.SCHEMA_VERSION)
+        return self._db
+
+
+class JobStore(SQLiteFile):
+    """The job database (one SQLite file), opened on first use.
+
+    Args:
+        path: the database file; None: ``jobs.db`` in docroute's user data folder.
+    """
+
+    FILENAME, SCHEMA, SCHEMA_VERSION = JOBS_FILENAME, _SCHEMA, _SCHEMA_VERSION
 
     def open(self, fingerprint: str, *, restart: bool = False) -> Job:
         """The unfinished job with ``fingerprint`` (resumed), or a new one.
@@ -242,11 +268,6 @@ class JobStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            self._db = connect(self.path, _SCHEMA, _SCHEMA_VERSION)
-        return self._db
 
 
 def _alive(pid: int | None, host: str | None) -> bool:

@@ -13,9 +13,10 @@ The page has two kinds of content:
 Sizing: the model reads one line per file and unit. When that material does not fit the largest
 window of the routed chain (``prose.input_budget``), each file is summarised first (a file too
 large for one prompt is summarised in slices, then the slices' summaries combined), then the
-summaries are combined, as many rounds as it takes. Nothing is cut: a single line that fits no
-window is an error. The page is written atomically, and a file docroute did not write is never
-replaced without ``force``.
+summaries are combined, as many rounds as it takes (``_split.pack`` and
+``_split.combine_in_rounds``, which also combine the parts of a unit too large for every
+window). Nothing is cut: a single line that fits no window is an error. The page is written
+atomically, and a file docroute did not write is never replaced without ``force``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 from ._callgraph import existing_summary
 from ._exceptions import DocrouteError, InputError
 from ._results import PreparedFile
+from ._split import ItemTooLarge, NotShorter, combine_in_rounds
 from ._unitdocs import UnitDoc, read_tree, unit_docs
 from .analyze.psparams import exported_names, is_exported
 from .config import Config
@@ -41,7 +43,8 @@ from .write import atomic_write
 if TYPE_CHECKING:
     from .monitor import Recorder
 
-__all__ = ["MARKER", "Overview", "OverviewOptions", "build_overview", "write_overview"]
+__all__ = ["MARKER", "Overview", "OverviewOptions", "RunOptions", "build_overview",
+           "write_overview"]
 
 MARKER = "<!-- docroute:overview -->"  # marks a page docroute wrote (and may replace)
 DEFAULT_NAME = "OVERVIEW.md"
@@ -53,16 +56,22 @@ _OVERVIEW_FIELDS = {
 _PART_FIELDS = {"summary": ("what this part does, one or two sentences", 300)}
 
 
-@dataclass
-class OverviewOptions:
-    """What an overview run does."""
+@dataclass(kw_only=True)
+class RunOptions:
+    """What a prose run over a tree reads and how it routes (overview, guides)."""
 
     policy: str | None = None
     exclude: tuple[str, ...] = ()
     cache_db: Path | None = None
     use_cache: bool = True
+    recorder: Recorder | None = None  # the request log: every model request is recorded
+
+
+@dataclass(kw_only=True)
+class OverviewOptions(RunOptions):
+    """What an overview run does."""
+
     budget: int | None = None  # material tokens per prompt; None: what the routed chain holds
-    recorder: Recorder | None = None  # the request log: every prose request is recorded
 
 
 @dataclass
@@ -207,27 +216,24 @@ class _Writer:
 
     def fit(self, lines: list[str], name: str, budget: int) -> list[str]:
         """``lines`` summarised until they fit ``budget`` tokens: packed into slices that fit,
-        one summary per slice, repeated. Nothing is cut: a line that fits no prompt, or
-        summaries that do not get shorter, raise ``InputError``."""
-        while lines and _tokens(lines) > budget:
-            too_long = [line for line in lines if _tokens([line]) > budget]
-            if too_long:
-                raise InputError(f"{name}: an entry needs {_tokens(too_long[:1])} tokens, more "
-                                 f"than the {max(budget, 0)} a prompt can hold for it: "
-                                 f"{too_long[0][:80]}")
-            slices = _pack(lines, budget)
-            self.result.rounds += 1
-            summaries = []
-            for number, part in enumerate(slices, 1):
-                label = name if len(slices) == 1 else f"{name} (part {number} of {len(slices)})"
-                answer = self.ask("overview_part", label, "\n".join(part))
-                if answer is None:
-                    raise InputError(f"{label}: no summary, so the material cannot be shortened")
-                summaries.append(f"- {label}: {answer['summary'] or _count(part)}")
-            if _tokens(summaries) >= _tokens(lines):
-                raise InputError(f"{name}: the summaries are no shorter than the material")
-            lines = summaries
-        return lines
+        one summary per slice, repeated (``_split.combine_in_rounds``). Nothing is cut: a line
+        that fits no prompt, or summaries that do not get shorter, raise ``InputError``."""
+        def summarise(part: list[str], number: int, count: int, _round: int) -> str:
+            if number == 1:
+                self.result.rounds += 1
+            label = name if count == 1 else f"{name} (part {number} of {count})"
+            answer = self.ask("overview_part", label, "\n".join(part))
+            if answer is None:
+                raise InputError(f"{label}: no summary, so the material cannot be shortened")
+            return f"- {label}: {answer['summary'] or _count(part)}"
+
+        try:
+            return combine_in_rounds(lines, budget, _tokens, summarise)[0]
+        except ItemTooLarge as exc:
+            raise InputError(f"{name}: an entry needs {exc.needed} tokens, more than the "
+                             f"{exc.room} a prompt can hold for it: {exc.item[:80]}") from exc
+        except NotShorter as exc:
+            raise InputError(f"{name}: the summaries are no shorter than the material") from exc
 
 
 def _count(lines: Sequence[str]) -> str:
@@ -244,16 +250,6 @@ def _tokens(lines: Sequence[str]) -> int:
     from .analyze.features import estimate_tokens
 
     return estimate_tokens("\n".join(lines), "markdown")
-
-
-def _pack(lines: Sequence[str], budget: int) -> list[list[str]]:
-    """Consecutive runs of ``lines`` that each fit ``budget`` (a line too long is alone)."""
-    slices: list[list[str]] = [[]]
-    for line in lines:
-        if slices[-1] and _tokens([*slices[-1], line]) > budget:
-            slices.append([])
-        slices[-1].append(line)
-    return slices
 
 
 def _material(files: list[_FileFacts], writer: _Writer) -> str:

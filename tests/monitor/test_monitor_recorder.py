@@ -10,7 +10,7 @@ from monitor_helpers import decide, dispatched, good_doc
 
 from docroute._exceptions import AllAttemptsFailed, BackendTimeout
 from docroute.config import Config
-from docroute.dispatch import Attempt
+from docroute.dispatch import Attempt, Split
 from docroute.monitor import Recorder, Store, input_hash
 from docroute.monitor.metrics import Metrics
 from docroute.types import DocContent, Unit
@@ -51,6 +51,28 @@ def test_a_fallback_names_the_model_that_failed(store: Store, unit: Unit, config
     assert (row.outcome, row.fallback_from, row.model, row.routed_model) == (
         "fallback", "small", "large", "small")
     assert row.latency_ms == pytest.approx(34000.0)  # the attempts' sum when not timed
+
+
+def test_a_split_unit_is_routed_to_the_model_of_its_documentation_request(
+    store: Store, unit: Unit, config: Config
+) -> None:
+    note = "split into 2 parts: too large"
+    parts = [Attempt("small", "ok", part=f"part {i} of 2", split=note) for i in (1, 2)]
+    final = "documentation from 2 summaries"
+    written = [Attempt("large", "ok", part=final, split=note)]
+    fell_back = [Attempt("large", "BackendTimeout", "slow", part=final, split=note),
+                 Attempt("small", "ok", part=final, split=note)]
+    recorder = Recorder(store, config=config)
+    for attempts in (parts + written, parts + fell_back):
+        call = dispatched(unit, config, attempts)
+        call.split = Split(2, "too large", 900)
+        recorder.record_dispatch(unit, call)
+    recorder.record_dispatch(unit, dispatched(unit, config, parts))  # no split: the first
+    first, second, plain = store.records()
+    assert (first.routed_model, first.model, first.outcome) == ("large", "large", "ok")
+    assert (second.routed_model, second.model, second.outcome, second.fallback_from) == (
+        "large", "small", "fallback", "large")  # the policy chose large for the documentation
+    assert plain.routed_model == "small"
 
 
 def test_an_escalated_attempt_carries_the_quality_of_its_rejected_output(

@@ -12,6 +12,11 @@ routing decision, its identity is the hash of the material the model read (kept 
 ``store_inputs``), and its quality is what the caller measured (the share of the answer's
 fields that survived tidying).
 
+``routed_model`` is the policy's choice: the first model tried. For a unit documented from the
+summaries of its parts (``dispatch.Split``), it is the first model tried for its documentation,
+the request that wrote the answer (when it did not fall back, ``model`` too), not the model of
+its first part summary.
+
 Outcome: ``ok`` when the first model answered, ``fallback`` when another model answered after
 one failed or was escalated (``fallback_from`` names it), else the error's class name. A failing
 database (SQLite or PostgreSQL: ``StoreError`` is a ``sqlite3.Error``) never fails a request:
@@ -38,7 +43,7 @@ if TYPE_CHECKING:
     from ..types import Unit
     from .metrics import Metrics
 
-__all__ = ["Answered", "Recorder", "outcome_of"]
+__all__ = ["Answered", "Recorder", "outcome_of", "routed_model"]
 
 _log = logging.getLogger(__name__)
 
@@ -79,6 +84,24 @@ def outcome_of(model: str, attempts: Sequence[Mapping[str, Any]]) -> tuple[str, 
         if attempt.get("model") != model and attempt.get("outcome") != "ok":
             return "fallback", str(attempt.get("model"))
     return "ok", None
+
+
+def routed_model(attempts: Sequence[Mapping[str, Any]], *, split: bool = False) -> str | None:
+    """The model the policy chose for the request that wrote the answer: the first attempt's.
+
+    A ``split`` unit (``dispatch.Split``) made several requests, each with its own walk along
+    a chain (its attempts carry the ``part`` they were for); its answer came from the last
+    one, the documentation from the parts' summaries, so the first attempt of that request
+    (the last attempt's ``part``) is the routed model, not that of the first part summary.
+    """
+    if not attempts:
+        return None
+    first = attempts[0]
+    part = attempts[-1].get("part")
+    if split and part:
+        first = next(a for a in attempts if a.get("part") == part)
+    model = first.get("model")
+    return None if model is None else str(model)
 
 
 def _tokens_per_s(gen: Generation) -> float | None:
@@ -226,7 +249,8 @@ class Recorder:
         outcome, fallback_from = outcome_of(call.model, attempts)
         fields = self._decision_fields(call.decision)
         if attempts:  # a fallback's decision names the fallback; the policy chose the first
-            fields["routed_model"] = attempts[0].get("model")
+            fields["routed_model"] = routed_model(attempts, split=getattr(call, "split", None)
+                                                  is not None)
         record = RequestRecord(
             ts=time.time(),
             outcome=outcome,
