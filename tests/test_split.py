@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from docroute.backends import register_backend
 from docroute.backends._base import BaseBackend, Generation, GenerationRequest
 from docroute.config import Config, ContextConfig, DocsConfig, ModelConfig, RoutingConfig
 from docroute.dispatch import dispatch_unit
-from docroute.monitor import Recorder, Store
+from docroute.monitor import Recorder, RequestRecord, Store
 from docroute.pipeline import DocOptions, Documenter
 from docroute.pool import ModelPool
 from docroute.types import Unit
@@ -266,30 +267,86 @@ def test_the_pipeline_documents_a_split_unit(tmp_path: Path) -> None:
     assert unit.attempts[-1]["part"].startswith("documentation from")
 
 
+def _two_models(threshold: float, small: dict[str, Any] | None = None,
+                large: dict[str, Any] | None = None, *, window: int = 2048,
+                max_chain: int = 3) -> Config:
+    """Models ``small`` and ``large`` (scripted, with these options), routed by complexity."""
+    register_backend(FAKE, Scripted, replace=True)
+    CALLS.clear()
+    options = {"small": small or {}, "large": large or {}}
+    return Config(
+        models={name: ModelConfig(backend=FAKE, model=name, max_context=window, family="chatml",
+                                  roles=[name], options=options[name]) for name in options},
+        routing=RoutingConfig(policy="complexity", max_chain=max_chain,
+                              options={"complexity_threshold": threshold}),
+        context=ContextConfig(buckets=[1024, 2048, 4096], output_tokens=256),
+    )
+
+
+def _logged(tmp_path: Path, config: Config, record: Callable[[Recorder], object]) -> RequestRecord:
+    """The one row ``record`` writes to a SQLite request log in ``tmp_path``, read back."""
+    log = tmp_path / "requests.db"
+    with Store(log) as store:
+        record(Recorder(store, config=config))
+    with Store(log) as store:
+        [row] = store.records()
+    return row
+
+
 def test_the_request_log_names_the_model_that_wrote_a_split_units_documentation(
     tmp_path: Path,
 ) -> None:
     """No model: parts are simple (model ``small``), the unit is complex (model ``large``);
     the row in a SQLite request log routes the unit to ``large``, not to its first part's."""
-    register_backend(FAKE, Scripted, replace=True)
-    config = Config(
-        models={name: ModelConfig(backend=FAKE, model=name, max_context=1024, family="chatml",
-                                  roles=[name]) for name in ("small", "large")},
-        routing=RoutingConfig(policy="complexity", options={"complexity_threshold": 0.2}),
-        context=ContextConfig(buckets=[1024, 2048, 4096], output_tokens=256),
-    )
+    config = _two_models(0.2, window=1024)
     unit = _long_python(300)
     call = dispatch_unit(unit, config, ModelPool(config))
     assert call.split is not None and call.model == "large"
     assert call.attempts[0].model == "small" and (call.attempts[0].part or "").startswith("part 1")
-    log = tmp_path / "requests.db"
-    with Store(log) as store:
-        Recorder(store, config=config).record_dispatch(unit, call)
-    with Store(log) as store:
-        [row] = store.records()
+    row = _logged(tmp_path, config, lambda recorder: recorder.record_dispatch(unit, call))
     assert (row.routed_model, row.model, row.outcome, row.fallback_from) == (
         "large", "large", "ok", None)
     assert row.attempts[-1]["part"].startswith("documentation from")
+
+
+def test_a_split_unit_whose_documentation_answered_first_is_ok_not_a_fallback(
+    tmp_path: Path,
+) -> None:
+    """No model (scripted backend): the whole unit was skipped on ``large`` and ``small`` (the
+    exact count fits no window), then split; ``large`` wrote the documentation on the first
+    try. The row in a SQLite request log says ``ok``: the skips are the split's reason."""
+    config = _two_models(0.1, {"whole_too_large": True}, {"whole_too_large": True})
+    unit = _long_python(40)
+    call = dispatch_unit(unit, config, ModelPool(config))
+    assert call.split is not None and call.model == "large"
+    assert [(a.model, a.outcome, a.part) for a in call.attempts[:2]] == [
+        ("large", "skipped", None), ("small", "skipped", None)]
+    assert any(a.model == "small" and a.part for a in call.attempts)  # a part went to small
+    row = _logged(tmp_path, config, lambda recorder: recorder.record_dispatch(unit, call))
+    assert (row.routed_model, row.model, row.outcome, row.fallback_from) == (
+        "large", "large", "ok", None)
+    assert [a["outcome"] for a in row.attempts[:2]] == ["skipped", "skipped"]  # still logged
+
+
+def test_a_failed_split_unit_is_routed_to_the_model_of_the_request_that_failed(
+    tmp_path: Path,
+) -> None:
+    """No model (scripted backend): the whole unit is skipped on ``large`` (its route), parts 1
+    and 2 are summarised by ``large``, part 3 is routed to ``small``, which is down (no
+    fallback: ``max_chain = 1``). The SQLite row's routed model is part 3's, as
+    ``routed_model`` says for a split unit, not the whole unit's first attempt."""
+    config = _two_models(0.1, {"whole_too_large": True, "fail": True},
+                         {"whole_too_large": True}, max_chain=1)
+    unit = _long_python(40)
+    with pytest.raises(AllAttemptsFailed, match=r"blend: split into 3 parts") as info:
+        dispatch_unit(unit, config, ModelPool(config))
+    failed = info.value.attempts
+    assert [(a.model, a.outcome) for a in failed] == [
+        ("large", "skipped"), ("large", "ok"), ("large", "ok"), ("small", "BackendUnavailable")]
+    assert failed[-1].part == "part 3 of 3"
+    row = _logged(tmp_path, config, lambda recorder: recorder.record_error(unit, info.value))
+    assert (row.routed_model, row.model, row.outcome) == ("small", "small", "AllAttemptsFailed")
+    assert len(row.attempts) == 4
 
 
 @pytest.mark.model

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from docroute.analyze import language_for_path
 from docroute.analyze.detect import Detection, detect, language_from_path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,6 +155,16 @@ module.exports = { readItems }
 def test_the_file_name_decides_when_it_can(name: str, language: str) -> None:
     assert language_from_path(Path(name)) == language
     assert detect("x = 1\n", Path(name)).language == language
+
+
+def test_detection_names_every_analyzed_extension_as_the_analyzers_do_but_h() -> None:
+    """The two extension tables differ on purpose: ``.h`` is C or C++ by content here (C++ for
+    the analyzers), and some extensions are recognised but not analyzed (``.psd1``, ``.zsh``)."""
+    for suffix in (".ps1", ".psm1", ".py", ".cs", ".tsx", ".cjs", ".java", ".c", ".hpp", ".sh"):
+        assert language_from_path(Path(f"f{suffix}")) == language_for_path(Path(f"f{suffix}"))
+    assert (language_from_path(Path("f.h")), language_for_path(Path("f.h"))) == (None, "cpp")
+    for name, language in (("f.psd1", "powershell"), ("f.zsh", "bash"), ("f.ipp", "cpp")):
+        assert (language_from_path(Path(name)), language_for_path(Path(name))) == (language, None)
 
 
 def test_a_header_is_c_or_cpp_by_its_content() -> None:

@@ -75,6 +75,49 @@ def test_a_split_unit_is_routed_to_the_model_of_its_documentation_request(
     assert plain.routed_model == "small"
 
 
+def test_a_split_unit_counts_only_its_documentation_request_for_the_outcome(
+    store: Store, unit: Unit, config: Config
+) -> None:
+    """No model, a SQLite log: the whole unit's "skipped" attempts before the split (it fitted
+    no window) and a part summary's fallback are not the documentation's fallback."""
+    note = "split into 2 parts: too large"
+    skipped = [Attempt("small", "skipped", "not called"), Attempt("large", "skipped", "no")]
+    parts = [Attempt("small", "BackendTimeout", "slow", part="part 1 of 2", split=note),
+             Attempt("large", "ok", part="part 1 of 2", split=note),
+             Attempt("small", "ok", part="part 2 of 2", split=note)]
+    final = "documentation from 2 summaries"
+    first_try = [Attempt("large", "ok", part=final, split=note)]
+    fell_back = [Attempt("large", "BackendTimeout", "slow", part=final, split=note),
+                 Attempt("small", "ok", part=final, split=note)]
+    recorder = Recorder(store, config=config)
+    for attempts in (skipped + parts + first_try, skipped + parts + fell_back):
+        call = dispatched(unit, config, attempts)
+        call.split = Split(2, "too large", 900)
+        recorder.record_dispatch(unit, call)
+    first, second = store.records()
+    assert (first.routed_model, first.model, first.outcome, first.fallback_from) == (
+        "large", "large", "ok", None)
+    assert (second.routed_model, second.model, second.outcome, second.fallback_from) == (
+        "large", "small", "fallback", "large")
+    assert len(first.attempts) == 6  # every attempt is still logged
+
+
+def test_a_failed_split_unit_is_routed_like_an_answered_one(
+    store: Store, unit: Unit, config: Config
+) -> None:
+    """No model, a SQLite log: the routed model of a failed split unit is the first model of
+    the request that failed (its last attempt's part), as ``routed_model`` says."""
+    note = "split into 2 parts: too large"
+    attempts = [Attempt("large", "skipped", "not called"),
+                Attempt("large", "ok", part="part 1 of 2", split=note),
+                Attempt("small", "BackendTimeout", "slow", part="part 2 of 2", split=note),
+                Attempt("large", "BackendUnavailable", "down", part="part 2 of 2", split=note)]
+    error = AllAttemptsFailed(f"Get-InventoryItem: {note}; every model failed", attempts)
+    Recorder(store, config=config).record_error(unit, error)
+    [row] = store.records()
+    assert (row.outcome, row.routed_model, row.model) == ("AllAttemptsFailed", "small", "large")
+
+
 def test_an_escalated_attempt_carries_the_quality_of_its_rejected_output(
     store: Store, unit: Unit, config: Config
 ) -> None:

@@ -36,13 +36,12 @@ from ._syntax import (
     CommentIndex,
     DocStyle,
     above_insertion,
-    child_of_type,
     comment_types,
     doc_block,
     field,
     parse_source,
 )
-from ._treesitter import Node, Parsed, walk
+from ._treesitter import Node, Parsed, child_of_type, walk
 
 __all__ = ["LANGUAGES", "extract_units"]
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from .._exceptions import InputError
+from ..types import Unit
 
 __all__ = [
     "BOM",
+    "SOURCE_EXTENSIONS",
     "indent_of_line",
     "language_for_path",
     "line_count",
@@ -21,11 +24,14 @@ __all__ = [
     "line_start",
     "line_starts",
     "read_source",
+    "script_unit",
 ]
 
 BOM = "\ufeff"
 _SNIFF_BYTES = 8192
-_LANGUAGES = {
+# The extensions docroute analyzes, and as which language. Detection (``detect._EXTENSIONS``)
+# names these too, but for ``.h``, and a few more that docroute does not analyze.
+SOURCE_EXTENSIONS: dict[str, str] = {
     ".ps1": "powershell",
     ".psm1": "powershell",
     ".py": "python",
@@ -61,7 +67,7 @@ def language_for_path(path: Path) -> str | None:
 
     PowerShell data files (``.psd1``) hold no code to document and are not recognised.
     """
-    return _LANGUAGES.get(path.suffix.lower())
+    return SOURCE_EXTENSIONS.get(path.suffix.lower())
 
 
 def read_source(path: Path, max_bytes: int = 2_000_000) -> str:
@@ -143,3 +149,12 @@ def indent_of_line(text: str, offset: int) -> str:
     while end < len(text) and text[end] in " \t":
         end += 1
     return text[start:end]
+
+
+def script_unit(language: str, name: str, text: str, path: Path | None, **facts: Any) -> Unit:
+    """The unit of a whole script file: all of ``text`` (its BOM left out), from line 1.
+
+    ``facts``: the other ``Unit`` fields the language's analyzer read (``params``...).
+    """
+    return Unit(language=language, kind="script", name=name, code=text.lstrip(BOM),
+                start_line=1, end_line=line_count(text), path=path, **facts)

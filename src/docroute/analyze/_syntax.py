@@ -32,7 +32,6 @@ __all__ = [
     "DocStyle",
     "above_insertion",
     "blank_line_after",
-    "child_of_type",
     "comment_types",
     "doc_block",
     "field",
@@ -305,13 +304,6 @@ def blank_line_after(text: str, offset: int) -> int:
 
 
 # --- tree helpers -----------------------------------------------------------------------------
-
-
-def child_of_type(node: Node | None, *kinds: str) -> Node | None:
-    """The first child of ``node`` with one of the types ``kinds``."""
-    if node is None:
-        return None
-    return next((child for child in node.children if child.type in kinds), None)
 
 
 def field(node: Node | None, *names: str) -> Node | None:

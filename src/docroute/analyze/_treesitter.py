@@ -20,7 +20,7 @@ import tree_sitter
 from .._exceptions import ParseError
 from ._source import line_start
 
-__all__ = ["Parsed", "error_count", "parse", "walk"]
+__all__ = ["Parsed", "child_of_type", "error_count", "parse", "walk"]
 
 Node = tree_sitter.Node
 
@@ -104,6 +104,13 @@ def walk(node: Node, prune: Callable[[Node], bool] | None = None) -> Iterator[No
         yield current
         if prune is None or not prune(current):
             stack.extend(reversed(current.children))
+
+
+def child_of_type(node: Node | None, *kinds: str) -> Node | None:
+    """The first child of ``node`` with one of the types ``kinds``."""
+    if node is None:
+        return None
+    return next((child for child in node.children if child.type in kinds), None)
 
 
 # --- grammars --------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..types import Insertion, Param, Unit
-from ._source import BOM, line_count, line_end
+from ._source import BOM, line_end, script_unit
 from ._syntax import (
     Comment,
     CommentIndex,
@@ -109,16 +109,8 @@ def _script_unit(
     parsed: Parsed, comments: CommentIndex, path: Path | None, functions: list[Unit]
 ) -> Unit:
     text = parsed.text
-    unit = Unit(
-        language="bash",
-        kind="script",
-        name=path.name if path is not None else "script",
-        code=text.lstrip(BOM),
-        start_line=1,
-        end_line=line_count(text),
-        path=path,
-        params=_params(parsed, parsed.root),
-    )
+    unit = script_unit("bash", path.name if path is not None else "script", text, path,
+                       params=_params(parsed, parsed.root))
     _add_body_facts(parsed, parsed.root, unit)
     top = 1 if text.startswith(BOM) else 0
     after_shebang = top

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ._source import SOURCE_EXTENSIONS
+
 __all__ = [
     "CODE_LANGUAGES",
     "CONFIG_LANGUAGES",
@@ -97,41 +99,23 @@ class Detection:
 
 # --- names --------------------------------------------------------------------------------
 
+# .h is C or C++: the content decides (the analyzers read it with C++'s grammar).
+_AMBIGUOUS_EXTENSIONS = {".h": ("c", "cpp")}
 _EXTENSIONS: dict[str, str] = {
-    ".ps1": "powershell",
-    ".psm1": "powershell",
+    # the extensions docroute analyzes (``_source``), but for the ambiguous ones
+    **{ext: lang for ext, lang in SOURCE_EXTENSIONS.items() if ext not in _AMBIGUOUS_EXTENSIONS},
+    # code that docroute recognises but does not analyze
     ".psd1": "powershell",  # a PowerShell data file: config, see _kind_for
-    ".py": "python",
-    ".pyi": "python",
     ".pyw": "python",
-    ".cs": "csharp",
     ".csx": "csharp",
-    ".ts": "typescript",
-    ".tsx": "typescript",
-    ".mts": "typescript",
-    ".cts": "typescript",
-    ".js": "javascript",
-    ".jsx": "javascript",
-    ".mjs": "javascript",
-    ".cjs": "javascript",
-    ".java": "java",
-    ".c": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".cxx": "cpp",
     ".c++": "cpp",
-    ".hpp": "cpp",
-    ".hh": "cpp",
-    ".hxx": "cpp",
     ".h++": "cpp",
     ".ipp": "cpp",
     ".tcc": "cpp",
-    ".php": "php",
     ".phtml": "php",
-    ".sh": "bash",
-    ".bash": "bash",
     ".ksh": "bash",
     ".zsh": "bash",
+    # prose, config and data
     ".md": "markdown",
     ".markdown": "markdown",
     ".mdown": "markdown",
@@ -151,7 +135,6 @@ _EXTENSIONS: dict[str, str] = {
     ".cfg": "ini",
     ".conf": "ini",
 }
-_AMBIGUOUS_EXTENSIONS = {".h": ("c", "cpp")}
 _NAMES: dict[str, str] = {
     "license": "text",
     "copying": "text",

@@ -23,8 +23,8 @@ from typing import Literal
 from .._exceptions import ParseError
 from ..render.pshelp import is_help_block
 from ..types import Insertion, Param, Unit
-from ._source import BOM, indent_of_line, line_count, line_end, line_start
-from ._treesitter import Node, Parsed, parse, walk
+from ._source import BOM, indent_of_line, line_end, line_start, script_unit
+from ._treesitter import Node, Parsed, child_of_type, parse, walk
 
 __all__ = ["extract_units"]
 
@@ -160,13 +160,13 @@ def _replace_insertion(
 
 def _function_unit(parsed: Parsed, node: Node, comments: _CommentIndex, path: Path | None) -> Unit:
     text = parsed.text
-    body = _child(node, "script_block")
-    param_block = _child(body, "param_block") if body is not None else None
+    body = child_of_type(node, "script_block")
+    param_block = child_of_type(body, "param_block") if body is not None else None
     if param_block is not None:
-        params = _params(parsed, _child(param_block, "parameter_list"))
+        params = _params(parsed, child_of_type(param_block, "parameter_list"))
     else:
-        header = _child(node, "function_parameter_declaration")
-        params = _params(parsed, _child(header, "parameter_list") if header else None)
+        header = child_of_type(node, "function_parameter_declaration")
+        params = _params(parsed, child_of_type(header, "parameter_list") if header else None)
     open_brace, close_brace = _required(node, "{"), _required(node, "}")
     unit = Unit(
         language="powershell",
@@ -265,23 +265,14 @@ def _parent_function(parsed: Parsed, node: Node) -> str | None:
 
 
 def _script_unit(parsed: Parsed, comments: _CommentIndex, path: Path | None) -> Unit | None:
-    param_block = _child(parsed.root, "param_block")
+    param_block = child_of_type(parsed.root, "param_block")
     if param_block is None or (path is not None and path.suffix.lower() == ".psm1"):
         return None
     text = parsed.text
-    params = _params(parsed, _child(param_block, "parameter_list"))
-    unit = Unit(
-        language="powershell",
-        kind="script",
-        name=path.stem if path is not None else "script",
-        code=text.lstrip(BOM),
-        start_line=1,
-        end_line=line_count(text),
-        path=path,
-        params=params,
-        outputs=_outputs(parsed, param_block),
-        inputs=_inputs(params),
-    )
+    params = _params(parsed, child_of_type(param_block, "parameter_list"))
+    unit = script_unit("powershell", path.stem if path is not None else "script", text, path,
+                       params=params, outputs=_outputs(parsed, param_block),
+                       inputs=_inputs(params))
     _add_body_facts(parsed, parsed.root, unit)
     top = comments.claim_help(comments.after(_bom(text), len(text)))
     end = None if top else comments.claim_help(comments.before(len(text), 0))
@@ -320,9 +311,9 @@ def _param(parsed: Parsed, node: Node) -> Param:
     mandatory = pipeline = False
     position: int | None = None
     aliases: list[str] = []
-    attribute_list = _child(node, "attribute_list")
+    attribute_list = child_of_type(node, "attribute_list")
     for attribute in attribute_list.children if attribute_list else ():
-        literal = _child(attribute, "type_literal")
+        literal = child_of_type(attribute, "type_literal")
         if literal is not None:
             type_ = parsed.source(_required(literal, "type_spec"))
             continue
@@ -338,7 +329,7 @@ def _param(parsed: Parsed, node: Node) -> Param:
                 position = int(arguments["position"])
         elif attribute_name == "alias":
             aliases.extend(_strings(parsed, attribute))
-    default = _child(node, "script_parameter_default")
+    default = child_of_type(node, "script_parameter_default")
     return Param(
         name=name,
         type=type_,
@@ -352,7 +343,7 @@ def _param(parsed: Parsed, node: Node) -> Param:
 
 
 def _attribute_name(parsed: Parsed, attribute: Node) -> str:
-    node = _child(attribute, "attribute_name")
+    node = child_of_type(attribute, "attribute_name")
     name = parsed.source(node).lower() if node is not None else ""
     name = name.removeprefix("system.management.automation.")
     return name.removesuffix("attribute")
@@ -362,7 +353,8 @@ def _attribute_arguments(parsed: Parsed, attribute: Node) -> dict[str, str]:
     """Named arguments of an attribute, lower-cased; a bare name such as ``Mandatory`` is true."""
     arguments: dict[str, str] = {}
     for argument in walk(attribute, prune=lambda n: n.type == "attribute_argument"):
-        name = _child(argument, "simple_name") if argument.type == "attribute_argument" else None
+        name = (child_of_type(argument, "simple_name")
+                if argument.type == "attribute_argument" else None)
         if name is None:
             continue
         value = argument.children[-1]
@@ -372,7 +364,7 @@ def _attribute_arguments(parsed: Parsed, attribute: Node) -> dict[str, str]:
 
 
 def _is_named_argument(node: Node) -> bool:
-    return node.type == "attribute_argument" and _child(node, "=") is not None
+    return node.type == "attribute_argument" and child_of_type(node, "=") is not None
 
 
 def _strings(parsed: Parsed, attribute: Node) -> list[str]:
@@ -386,7 +378,8 @@ def _strings(parsed: Parsed, attribute: Node) -> list[str]:
 
 def _outputs(parsed: Parsed, param_block: Node | None) -> tuple[str, ...]:
     """Types named by ``[OutputType(...)]`` attributes on a param block."""
-    attribute_list = _child(param_block, "attribute_list") if param_block is not None else None
+    attribute_list = (child_of_type(param_block, "attribute_list")
+                      if param_block is not None else None)
     outputs: list[str] = []
     for attribute in attribute_list.children if attribute_list else ():
         if _attribute_name(parsed, attribute) != "outputtype":
@@ -420,7 +413,7 @@ def _add_body_facts(parsed: Parsed, body: Node, unit: Unit) -> None:
             unit.returns_value |= name.lower() in _OUTPUT_COMMANDS
         elif node.type == "flow_control_statement":
             keyword = node.children[0].type
-            value = _child(node, "pipeline")
+            value = child_of_type(node, "pipeline")
             if keyword == "throw":
                 raises.append(_thrown_type(parsed, value))
             unit.returns_value |= keyword == "return" and value is not None
@@ -437,12 +430,13 @@ def _thrown_type(parsed: Parsed, value: Node | None) -> str:
     """The exception type of ``throw [Type]::new(...)`` or ``throw (New-Object Type ...)``."""
     for node in walk(value) if value is not None else ():
         if node.type == "invokation_expression":
-            literal, member = _child(node, "type_literal"), _child(node, "member_name")
+            literal = child_of_type(node, "type_literal")
+            member = child_of_type(node, "member_name")
             if literal is not None and member is not None and parsed.source(member) == "new":
                 return parsed.source(_required(literal, "type_spec"))
         if node.type == "command" and parsed.source(node).lower().startswith("new-object"):
-            elements = _child(node, "command_elements")
-            token = _child(elements, "generic_token") if elements is not None else None
+            elements = child_of_type(node, "command_elements")
+            token = child_of_type(elements, "generic_token") if elements is not None else None
             if token is not None:
                 return parsed.source(token)
     return "terminating error"
@@ -454,7 +448,7 @@ def _is_output_expression(parsed: Parsed, pipeline: Node) -> bool:
         return False
     if _inside(pipeline, "script_block_expression"):
         return False
-    chain = _child(pipeline, "pipeline_chain")
+    chain = child_of_type(pipeline, "pipeline_chain")
     if chain is None or not chain.children or chain.children[0].type == "command":
         return False
     return _SILENT_EXPRESSION.search(parsed.source(pipeline).strip()) is None
@@ -472,15 +466,9 @@ def _inside(node: Node, kind: str) -> bool:
 # --- tree helpers -----------------------------------------------------------------------------
 
 
-def _child(node: Node | None, kind: str) -> Node | None:
-    if node is None:
-        return None
-    return next((c for c in node.children if c.type == kind), None)
-
-
 def _required(node: Node, kind: str) -> Node:
     """The child the grammar requires; only error recovery can leave it out."""
-    child = _child(node, kind)
+    child = child_of_type(node, kind)
     if child is None:
         raise ParseError(f"syntax error at line {node.start_point.row + 1}: no {kind!r}")
     return child

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._exceptions import ParseError
-from ._treesitter import Node, Parsed, parse, walk
+from ._treesitter import Node, Parsed, child_of_type, parse, walk
 
 __all__ = ["ALL_SETS", "CommandInfo", "ParamInfo", "SetMeta", "command_info", "commands_info",
            "exported_names", "is_exported"]
@@ -98,14 +98,8 @@ def command_info(text: str, name: str) -> CommandInfo | None:
     return None
 
 
-def _child(node: Node | None, kind: str) -> Node | None:
-    if node is None:
-        return None
-    return next((c for c in node.children if c.type == kind), None)
-
-
 def _attr_name(parsed: Parsed, attribute: Node) -> str:
-    node = _child(attribute, "attribute_name")
+    node = child_of_type(attribute, "attribute_name")
     name = parsed.source(node).lower() if node is not None else ""
     return name.removeprefix("system.management.automation.").removesuffix("attribute")
 
@@ -114,7 +108,7 @@ def _arguments(parsed: Parsed, attribute: Node) -> dict[str, str]:
     """Named arguments (lower-case keys, values as written, quotes removed); bare ones true."""
     out: dict[str, str] = {}
     for arg in walk(attribute, prune=lambda n: n.type == "attribute_argument"):
-        name = _child(arg, "simple_name") if arg.type == "attribute_argument" else None
+        name = child_of_type(arg, "simple_name") if arg.type == "attribute_argument" else None
         if name is None:
             continue
         value = arg.children[-1]
@@ -125,7 +119,8 @@ def _arguments(parsed: Parsed, attribute: Node) -> dict[str, str]:
 
 def _strings(parsed: Parsed, attribute: Node) -> list[str]:
     return [_unquote(parsed.source(n)) for n in walk(
-        attribute, prune=lambda n: n.type == "attribute_argument" and _child(n, "=") is not None)
+        attribute,
+        prune=lambda n: n.type == "attribute_argument" and child_of_type(n, "=") is not None)
         if n.type == "string_literal"]
 
 
@@ -134,16 +129,17 @@ def _unquote(text: str) -> str:
 
 
 def _function(parsed: Parsed, node: Node) -> CommandInfo:
-    name_node = _child(node, "function_name")
+    name_node = child_of_type(node, "function_name")
     info = CommandInfo(parsed.source(name_node) if name_node is not None else "")
-    body = _child(node, "script_block")
-    block = _child(body, "param_block")
-    plist = _child(block, "parameter_list")
+    body = child_of_type(node, "script_block")
+    block = child_of_type(body, "param_block")
+    plist = child_of_type(block, "parameter_list")
     if plist is None:
-        plist = _child(_child(node, "function_parameter_declaration"), "parameter_list")
+        declaration = child_of_type(node, "function_parameter_declaration")
+        plist = child_of_type(declaration, "parameter_list")
     positional = True
-    for attribute in (_child(block, "attribute_list").children  # type: ignore[union-attr]
-                      if _child(block, "attribute_list") is not None else ()):
+    for attribute in (child_of_type(block, "attribute_list").children  # type: ignore[union-attr]
+                      if child_of_type(block, "attribute_list") is not None else ()):
         if _attr_name(parsed, attribute) == "cmdletbinding":
             args = _arguments(parsed, attribute)
             info.advanced = True
@@ -158,14 +154,14 @@ def _function(parsed: Parsed, node: Node) -> CommandInfo:
 
 
 def _param(parsed: Parsed, node: Node, info: CommandInfo) -> ParamInfo:
-    var = _child(node, "variable")
+    var = child_of_type(node, "variable")
     raw = parsed.source(var) if var is not None else "$"
     param = ParamInfo(raw[2:-1] if raw.startswith("${") else raw[1:])
-    attributes = _child(node, "attribute_list")
+    attributes = child_of_type(node, "attribute_list")
     for attribute in attributes.children if attributes is not None else ():
-        literal = _child(attribute, "type_literal")
+        literal = child_of_type(attribute, "type_literal")
         if literal is not None:
-            spec = _child(literal, "type_spec")
+            spec = child_of_type(literal, "type_spec")
             param.type = parsed.source(spec) if spec is not None else None
             continue
         kind = _attr_name(parsed, attribute)
@@ -188,7 +184,7 @@ def _param(parsed: Parsed, node: Node, info: CommandInfo) -> ParamInfo:
             param.wildcards = True
     if not param.sets:
         param.sets.append(SetMeta(ALL_SETS))
-    default = _child(node, "script_parameter_default")
+    default = child_of_type(node, "script_parameter_default")
     if default is not None:
         param.default = parsed.source(default).lstrip()[1:].strip()
     param.switch = (param.type or "").lower() in _SWITCH_TYPES
@@ -244,7 +240,7 @@ def exported_names(text: str, path: Path | None = None) -> set[str] | None:
     except ParseError:
         return None
     for command in walk(parsed.root):
-        name = _child(command, "command_name") if command.type == "command" else None
+        name = child_of_type(command, "command_name") if command.type == "command" else None
         if name is None or parsed.source(name).lower() != "export-modulemember":
             continue
         body = re.sub(r"`\r?\n", " ", _logical_line(text, parsed.end(name)))

@@ -15,10 +15,13 @@ fields that survived tidying).
 ``routed_model`` is the policy's choice: the first model tried. For a unit documented from the
 summaries of its parts (``dispatch.Split``), it is the first model tried for its documentation,
 the request that wrote the answer (when it did not fall back, ``model`` too), not the model of
-its first part summary.
+its first part summary; for a split unit that failed, the first model of the request that
+failed (``final_request`` picks that request's attempts).
 
 Outcome: ``ok`` when the first model answered, ``fallback`` when another model answered after
-one failed or was escalated (``fallback_from`` names it), else the error's class name. A failing
+one failed or was escalated (``fallback_from`` names it), else the error's class name. For a
+split unit only its documentation request counts: the whole unit's "skipped" attempts before
+the split are its reason (``Split.reason``), not a fallback, nor are its part summaries'. A failing
 database (SQLite or PostgreSQL: ``StoreError`` is a ``sqlite3.Error``) never fails a request:
 the recorder logs a warning and goes on.
 """
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
     from ..types import Unit
     from .metrics import Metrics
 
-__all__ = ["Answered", "Recorder", "outcome_of", "routed_model"]
+__all__ = ["Answered", "Recorder", "final_request", "outcome_of", "routed_model", "tokens_per_s"]
 
 _log = logging.getLogger(__name__)
 
@@ -78,9 +81,27 @@ def _attempt_dicts(attempts: Sequence[Attempt | Mapping[str, Any]]) -> list[dict
     return out
 
 
-def outcome_of(model: str, attempts: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]:
-    """``("ok", None)``, or ``("fallback", the first model that did not answer)``."""
-    for attempt in attempts:
+def final_request(attempts: Sequence[Mapping[str, Any]], *,
+                  split: bool = False) -> list[Mapping[str, Any]]:
+    """The attempts of the request that wrote the answer (or failed last): all of them, but
+    for a ``split`` unit (``dispatch.Split``) only those of its last request.
+
+    A split unit made several requests, each a walk along a chain whose attempts carry the
+    ``part`` they were for; the last attempt's ``part`` names the last request (for a unit
+    that was documented, its documentation from the parts' summaries). The whole unit's
+    attempts before the split (no ``part``: "skipped", it fitted no window) are left out.
+    """
+    part = attempts[-1].get("part") if attempts else None
+    if not (split and part):
+        return list(attempts)
+    return [attempt for attempt in attempts if attempt.get("part") == part]
+
+
+def outcome_of(model: str, attempts: Sequence[Mapping[str, Any]], *,
+               split: bool = False) -> tuple[str, str | None]:
+    """``("ok", None)``, or ``("fallback", the first model that did not answer)``; for a
+    ``split`` unit, over the attempts of its documentation request only (``final_request``)."""
+    for attempt in final_request(attempts, split=split):
         if attempt.get("model") != model and attempt.get("outcome") != "ok":
             return "fallback", str(attempt.get("model"))
     return "ok", None
@@ -92,20 +113,17 @@ def routed_model(attempts: Sequence[Mapping[str, Any]], *, split: bool = False) 
     A ``split`` unit (``dispatch.Split``) made several requests, each with its own walk along
     a chain (its attempts carry the ``part`` they were for); its answer came from the last
     one, the documentation from the parts' summaries, so the first attempt of that request
-    (the last attempt's ``part``) is the routed model, not that of the first part summary.
+    (``final_request``) is the routed model, not that of the first part summary.
     """
-    if not attempts:
-        return None
-    first = attempts[0]
-    part = attempts[-1].get("part")
-    if split and part:
-        first = next(a for a in attempts if a.get("part") == part)
-    model = first.get("model")
+    final = final_request(attempts, split=split)
+    model = final[0].get("model") if final else None
     return None if model is None else str(model)
 
 
-def _tokens_per_s(gen: Generation) -> float | None:
-    """Completion tokens per second of generation, model loading excluded."""
+def tokens_per_s(gen: Generation | None) -> float | None:
+    """Completion tokens per second of generation, model loading excluded (None: unknown)."""
+    if gen is None:
+        return None
     seconds = (gen.total_ms - gen.load_ms) / 1000.0
     if gen.completion_tokens <= 0 or seconds <= 0:
         return None
@@ -246,11 +264,11 @@ class Recorder:
                        problems: list[str]) -> RequestRecord:
         attempts = _attempt_dicts(call.attempts)
         gen = call.generation
-        outcome, fallback_from = outcome_of(call.model, attempts)
+        split = getattr(call, "split", None) is not None
+        outcome, fallback_from = outcome_of(call.model, attempts, split=split)
         fields = self._decision_fields(call.decision)
         if attempts:  # a fallback's decision names the fallback; the policy chose the first
-            fields["routed_model"] = routed_model(attempts, split=getattr(call, "split", None)
-                                                  is not None)
+            fields["routed_model"] = routed_model(attempts, split=split)
         record = RequestRecord(
             ts=time.time(),
             outcome=outcome,
@@ -266,7 +284,7 @@ class Recorder:
             load_ms=gen.load_ms,
             ttft_ms=gen.ttft_ms,
             latency_ms=latency_ms if latency_ms is not None else _latency_ms(attempts),
-            tokens_per_s=_tokens_per_s(gen),
+            tokens_per_s=tokens_per_s(gen),
             fallback_from=fallback_from,
             attempts=attempts,
             validation=problems,
@@ -294,8 +312,8 @@ class Recorder:
     def _record_failure(self, identity: dict[str, Any], fields: dict[str, Any],
                         tried: list[dict[str, Any]], error: BaseException,
                         decision: Decision | None, latency_ms: float | None) -> RequestRecord:
-        if tried:
-            fields["routed_model"] = tried[0].get("model")
+        if tried:  # a failed split unit: its attempts since the split carry its note
+            fields["routed_model"] = routed_model(tried, split=any(a.get("split") for a in tried))
         model = tried[-1].get("model") if tried else fields.get("routed_model")
         n_ctx = tried[-1].get("n_ctx") if tried else None
         record = RequestRecord(

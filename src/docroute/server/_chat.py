@@ -56,7 +56,7 @@ from ..backends._base import Backend, Chunk, Generation, GenerationRequest, stre
 from ..classify import profile_text
 from ..config import Config
 from ..dispatch import Attempt
-from ..monitor.recorder import outcome_of
+from ..monitor.recorder import outcome_of, tokens_per_s
 from ..monitor.store import RequestRecord
 from ..pool import ModelPool
 from ..route import Decision, choose_bucket, route, route_options
@@ -463,7 +463,7 @@ class ChatRouter:
             ttft_ms=ttft_ms if ttft_ms is not None else (generation.ttft_ms if generation
                                                          else None),
             latency_ms=latency_ms,
-            tokens_per_s=_tokens_per_s(generation),
+            tokens_per_s=tokens_per_s(generation),
             fallback_from=fallback_from,
             error=None if error is None else str(error)[:2000],
             attempts=tried,
@@ -495,15 +495,6 @@ def _decision_fields(plan: Plan | None) -> dict[str, Any]:
         "decision": decision.to_dict(),
         "routed_model": decision.model,
     }
-
-
-def _tokens_per_s(generation: Generation | None) -> float | None:
-    if generation is None:
-        return None
-    seconds = (generation.total_ms - generation.load_ms) / 1000.0
-    if generation.completion_tokens <= 0 or seconds <= 0:
-        return None
-    return generation.completion_tokens / seconds
 
 
 # -- the HTTP side both APIs share ---------------------------------------------------------------
