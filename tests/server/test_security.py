@@ -44,8 +44,9 @@ def bearer(token: str = TOKEN) -> dict[str, str]:
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/v1/models"), ("POST", "/v1/chat/completions"), ("POST", "/v1/completions"),
     ("POST", "/api/chat"), ("POST", "/api/generate"), ("GET", "/api/tags"), ("GET", "/api/ps"),
-    ("GET", "/api/version"), ("GET", "/metrics"), ("GET", "/api/docroute/stats"),
-    ("GET", "/api/docroute/decisions"), ("GET", "/dashboard/dashboard.js"), ("GET", "/"),
+    ("GET", "/api/version"), ("POST", "/api/show"), ("GET", "/metrics"),
+    ("GET", "/api/docroute/stats"), ("GET", "/api/docroute/decisions"),
+    ("GET", "/dashboard/dashboard.js"), ("GET", "/"),
 ])
 async def test_every_route_but_health_needs_the_token(
     secured: httpx.AsyncClient, method: str, path: str

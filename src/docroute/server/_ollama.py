@@ -1,4 +1,5 @@
-"""The Ollama API: ``/api/chat``, ``/api/generate``, ``/api/tags``, ``/api/ps``, ``/api/version``.
+"""The Ollama API: ``/api/chat``, ``/api/generate``, ``/api/show``, ``/api/tags``, ``/api/ps``,
+``/api/version``.
 
 A client written for Ollama (the official ``ollama`` package, or plain HTTP) works when its host
 is docroute's address:
@@ -15,6 +16,13 @@ not, because routing sizes the context window. ``format`` (``"json"`` or a JSON 
 the output. Images, tools, ``raw``, ``suffix`` and ``context`` are rejected with a 400 rather
 than ignored. An empty ``prompt`` to ``/api/generate`` only checks the model, like Ollama's
 "load" request.
+
+``/api/show`` describes a model the way Ollama does (``details``, ``model_info`` with
+``general.architecture`` and ``<architecture>.context_length``, ``capabilities``, ``parameters``,
+``modelfile``), from the configuration alone (no backend is asked): ``auto`` / ``auto:<policy>``
+is the router (family and architecture ``docroute``, context length the largest
+``max_context`` of the configured models), a configured model is described from its entry
+(architecture = its prompt family). An unknown name is a 404 ``{"error": "model 'x' not found"}``.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import hashlib
 import json
 import time
 from datetime import datetime, timezone
+from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,7 +39,10 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from .._exceptions import ConfigError
 from ..backends._base import Generation
+from ..config import ModelConfig
+from ..route.policies import get_policy
 from ._chat import ChatCall, ChatFailed, ChatRouter, RouteTable, Served, dumps, respond
 
 __all__ = ["OLLAMA_API_VERSION", "ROUTES", "ollama_error"]
@@ -258,6 +270,17 @@ async def generate(request: Request) -> Response:
                          _failed)
 
 
+def _started(chat: ChatRouter) -> str:
+    """When the gateway started: the ``modified_at`` of every model it lists."""
+    return datetime.fromtimestamp(chat.state.started, timezone.utc).isoformat()
+
+
+def _details(family: str) -> dict[str, Any]:
+    """Ollama's ``details`` of a model (what ``/api/tags``, ``/api/ps`` and ``/api/show`` carry)."""
+    return {"parent_model": "", "format": "gguf", "family": family, "families": [family],
+            "parameter_size": "", "quantization_level": ""}
+
+
 def _model_entry(name: str, family: str, modified: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -265,24 +288,94 @@ def _model_entry(name: str, family: str, modified: str) -> dict[str, Any]:
         "modified_at": modified,
         "size": 0,
         "digest": hashlib.sha256(name.encode()).hexdigest(),
-        "details": {"parent_model": "", "format": "gguf", "family": family,
-                    "families": [family], "parameter_size": "", "quantization_level": ""},
+        "details": _details(family),
     }
 
 
 @ROUTES("/api/tags", "GET")
 async def tags(request: Request) -> Response:
     chat = _router(request)
-    started = datetime.fromtimestamp(chat.state.started, timezone.utc).isoformat()
+    started = _started(chat)
     models = [_model_entry("auto", "docroute", started)]
     models += [_model_entry(name, cfg.family, started) for name, cfg in chat.config.models.items()]
     return Response(dumps({"models": models}), media_type="application/json")
 
 
+class _ShowBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str | None = None
+    name: str | None = None  # what older clients send
+    verbose: bool | None = None  # accepted; the answer is small either way
+
+
+def _show_name(raw: bytes) -> str:
+    try:
+        body = _ShowBody.model_validate(json.loads(raw or b"{}"))
+    except ValueError as exc:  # JSON and pydantic errors
+        raise BadRequest(f"the body is not valid JSON or not a show request: {exc}") from exc
+    name = (body.model or body.name or "").strip()
+    if not name:
+        raise BadRequest("model is required")
+    return name
+
+
+def _show(name: str, family: str, context: int, info: dict[str, Any],
+          modified: str) -> dict[str, Any]:
+    """A ``/api/show`` answer in Ollama's shape."""
+    modelfile = f"# Modelfile of {name!r}, described by docroute\nFROM {name}\n"
+    return {
+        "license": "",
+        "modelfile": f"{modelfile}PARAMETER num_ctx {context}\n",
+        "parameters": f"num_ctx {context}",
+        "template": "{{ .Prompt }}",
+        "details": _details(family),
+        "model_info": {"general.architecture": family, "general.basename": name,
+                       f"{family}.context_length": context, **info},
+        "capabilities": ["completion"],
+        "modified_at": modified,
+    }
+
+
+def _describe(chat: ChatRouter, requested: str) -> dict[str, Any] | None:
+    """The ``/api/show`` answer for a ``model`` field; None for an unknown model."""
+    config = chat.config
+    if requested == "auto" or requested.startswith("auto:"):
+        spec = requested[5:].strip()
+        policy = config.routing.policy if spec in ("", "latest") else spec
+        try:
+            get_policy(policy)
+        except ConfigError:
+            return None
+        context = max((m.max_context for m in config.models.values()), default=0)
+        info = {"docroute.routing_policy": policy, "docroute.models": list(config.models)}
+        return _show(requested, "docroute", context, info, _started(chat))
+    base = requested.removesuffix(":latest")
+    cfg: ModelConfig | None = config.models.get(base)
+    if cfg is None:
+        return None
+    upstream = PurePath(cfg.model).name if cfg.backend == "llamacpp" else cfg.model
+    info = {"docroute.backend": cfg.backend, "docroute.upstream_model": upstream,
+            "docroute.roles": list(cfg.roles), "docroute.fallbacks": list(cfg.fallbacks or [])}
+    return _show(base, cfg.family, cfg.max_context, info, _started(chat))
+
+
+@ROUTES("/api/show", "POST")
+async def show(request: Request) -> Response:
+    try:
+        name = _show_name(await request.body())
+    except BadRequest as exc:
+        return ollama_error(400, str(exc))
+    described = _describe(_router(request), name)
+    if described is None:
+        return ollama_error(404, f"model '{name}' not found")
+    return Response(dumps(described), media_type="application/json")
+
+
 @ROUTES("/api/ps", "GET")
 async def ps(request: Request) -> Response:
     chat = _router(request)
-    started = datetime.fromtimestamp(chat.state.started, timezone.utc).isoformat()
+    started = _started(chat)
     running = []
     for name, n_ctx in chat.pool.loaded_contexts().items():
         if n_ctx:
