@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["DocContent", "Example", "Insertion", "Param", "Unit", "UnitKind"]
+__all__ = ["DocContent", "Example", "Insertion", "Param", "RaiseFact", "Unit", "UnitKind"]
 
 UnitKind = Literal["function", "method", "class", "module", "script"]
 
@@ -31,6 +31,18 @@ class Param:
     switch: bool = False  # PowerShell [switch]
     kind: str = "normal"  # Python: "normal", "keyword_only", "var_positional", "var_keyword"
     aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RaiseFact:
+    """An exception type a unit raises itself, and the sites that raise it.
+
+    Each site is ``(condition, message)``: the condition of the enclosing ``if`` statements as
+    code (``"low > high"``), and the message when it is a string literal; either may be None.
+    """
+
+    type: str
+    sites: tuple[tuple[str | None, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,7 @@ class Unit:
     outputs: tuple[str, ...] = ()  # PowerShell [OutputType]; Python return annotation
     inputs: tuple[str, ...] = ()  # PowerShell pipeline input types
     raises: tuple[str, ...] = ()  # exception types raised/thrown
+    raise_facts: tuple[RaiseFact, ...] = ()  # Python: per raised type, where it is raised
     returns_value: bool = False  # Python: a ``return <expr>`` / ``yield`` exists
     is_generator: bool = False
     calls: tuple[str, ...] = ()  # distinct callee names

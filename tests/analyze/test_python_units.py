@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from docroute._exceptions import ParseError
 from docroute.analyze import code_tokens, extract_units, read_source
-from docroute.types import Insertion, Param, Unit
+from docroute.types import Insertion, Param, RaiseFact, Unit
 
 DATA = Path(__file__).parent / "data"
 
@@ -232,3 +233,111 @@ def test_definitions_inside_blocks_and_lambdas() -> None:
 def test_syntax_error_has_the_line() -> None:
     with pytest.raises(ParseError, match=r"^broken\.py: syntax error at line 3: "):
         extract_units("import os\n\ndef f(:\n    pass\n", "python", Path("broken.py"))
+
+
+RAISING = '''\
+import json
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used."""
+
+
+def clamp(value, low, high):
+    if low > high:
+        raise ValueError("low must not exceed high")
+    return max(low, min(value, high))
+
+
+def load_config(path, *, strict=False):
+    if not path:
+        raise ValueError("path is empty")
+    elif not path.endswith((".json", ".cfg")):
+        raise ValueError(f"unsupported file {path}")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except json.JSONDecodeError as exc:
+        if strict or path.endswith(".cfg"):
+            raise ConfigError("not valid JSON") from exc
+        data = {}
+    except OSError:
+        raise
+
+    def check(key):
+        if key not in data:
+            raise KeyError(key)
+
+    class Section:
+        def get(self, name):
+            raise LookupError(name)
+
+    if isinstance(data, dict):
+        check("version")
+    else:
+        raise ConfigError("the top level must be an object")
+    if data["version"] > 2:
+        raise NotImplementedError
+    return data
+'''
+
+
+def test_raise_facts_of_a_guard_clause() -> None:
+    clamp = units_of(RAISING)["clamp"]
+
+    assert clamp.raises == ("ValueError",)
+    assert clamp.raise_facts == (
+        RaiseFact("ValueError", (("low > high", "low must not exceed high"),)),
+    )
+
+
+def test_raise_facts_per_type_of_the_function_body_only() -> None:
+    units = units_of(RAISING)
+    load = units["load_config"]
+
+    # One fact per type, in order of the first raise; the re-raise `raise` has no type, and
+    # the raises of `check` and `Section.get` belong to them.
+    assert load.raises == ("ValueError", "ConfigError", "NotImplementedError")
+    assert [fact.type for fact in load.raise_facts] == list(load.raises)
+    value_error, config_error, not_implemented = load.raise_facts
+    # An elif keeps its own test only; an f-string message is not a literal.
+    assert value_error.sites == (
+        ("not path", "path is empty"),
+        ("not path.endswith(('.json', '.cfg'))", None),
+    )
+    # `raise X(...) from exc` inside an except clause; an else branch negates the test.
+    assert config_error.sites == (
+        ("strict or path.endswith('.cfg')", "not valid JSON"),
+        ("not isinstance(data, dict)", "the top level must be an object"),
+    )
+    assert not_implemented.sites == (("data['version'] > 2", None),)
+    check, get = units["load_config.check"], units["load_config.Section.get"]
+    assert check.raise_facts == (RaiseFact("KeyError", (("key not in data", None),)),)
+    assert get.raise_facts == (RaiseFact("LookupError", ((None, None),)),)
+
+
+def test_raise_conditions_keep_precedence_and_negate_simply() -> None:
+    text = textwrap.dedent(
+        """\
+        def pick(items, index, default=None):
+            if items:
+                if index < 0 or index >= len(items):
+                    if default is None:
+                        raise IndexError("index out of range")
+                    return default
+                return items[index]
+            else:
+                if index >= 0:
+                    raise LookupError("no items")
+        """
+    )
+    pick = units_of(text)["pick"]
+
+    assert pick.raise_facts == (
+        RaiseFact(
+            "IndexError",
+            (("items and (index < 0 or index >= len(items)) and default is None",
+              "index out of range"),),
+        ),
+        RaiseFact("LookupError", (("not items and index >= 0", "no items"),)),
+    )

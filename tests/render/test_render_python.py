@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from docroute.analyze import extract_units
 from docroute.render import DocstringStyle, render_docstring
-from docroute.types import DocContent, Example, Param, Unit
+from docroute.render.python import raise_fallback
+from docroute.types import DocContent, Example, Param, RaiseFact, Unit
 
 STYLES: list[DocstringStyle] = ["google", "numpy", "sphinx"]
 
@@ -285,3 +287,96 @@ def test_class_and_module_units() -> None:
     module = make_unit(kind="module", name="inventory")
     statement = render_docstring(module, DocContent(synopsis="", description="Helpers. More."))
     assert statement == '"""Helpers.\n\nMore.\n"""\n'
+
+
+CLAMP_SOURCE = '''\
+def clamp(value, low, high):
+    if low > high:
+        raise ValueError("low must not exceed high")
+    return max(low, min(value, high))
+'''
+CLAMP_DOC = DocContent(
+    synopsis="Limit value to the range from low to high.",
+    description="",
+    parameters={"value": "The number to limit.", "low": "The lower bound.",
+                "high": "The upper bound."},
+    returns="The value, or the nearest bound.",
+)
+
+
+def test_raises_text_falls_back_to_the_parser_facts() -> None:
+    # What SmolLM2-135M gave for clamp: no text for ValueError.
+    clamp = next(u for u in extract_units(CLAMP_SOURCE, "python") if u.name == "clamp")
+    statement = render_docstring(clamp, CLAMP_DOC, "google", indent="    ")
+
+    assert docstring_of(statement) == textwrap.dedent(
+        """\
+        Limit value to the range from low to high.
+
+        Args:
+            value: The number to limit.
+            low: The lower bound.
+            high: The upper bound.
+
+        Returns:
+            The value, or the nearest bound.
+
+        Raises:
+            ValueError: If low > high ("low must not exceed high")."""
+    )
+    sphinx = docstring_of(render_docstring(clamp, CLAMP_DOC, "sphinx", indent="    "))
+    assert sphinx is not None
+    assert ':raises ValueError: If low > high ("low must not exceed high").' in sphinx
+
+
+def test_raised_types_come_from_the_code_with_the_models_text_first() -> None:
+    source = textwrap.dedent(
+        '''\
+        def fetch(table, key, *, timeout=5.0):
+            if timeout <= 0:
+                raise ValueError("timeout must be positive")
+            try:
+                row = table.lookup(key, timeout)
+            except TimeoutError as exc:
+                raise LookupError(f"no answer for {key}") from exc
+            if row is None:
+                raise KeyError(key)
+            elif row.deleted:
+                raise KeyError('row "' + key + '" was deleted')
+            return row
+        '''
+    )
+    fetch = extract_units(source, "python")[1]
+    doc = DocContent(
+        synopsis="Fetch one row of a table.",
+        description="",
+        # The model's text for KeyError is kept; blank text (as tidy leaves junk) is replaced;
+        # an exception the code does not raise is not documented.
+        raises={"KeyError": "If there is no row for key.", "ValueError": "  ",
+                "OSError": "If the disk fails."},
+    )
+    text = docstring_of(render_docstring(fetch, doc, "google", indent="    "))
+
+    assert text is not None
+    assert text.split("Raises:\n")[1].splitlines() == [
+        '    ValueError: If timeout <= 0 ("timeout must be positive").',
+        "    LookupError",  # raised with an f-string message, outside any `if`
+        "    KeyError: If there is no row for key.",
+    ]
+
+
+def test_raise_fallback_wording() -> None:
+    assert raise_fallback(RaiseFact("ValueError")) == ""
+    assert raise_fallback(RaiseFact("ValueError", ((None, None),))) == ""
+    assert raise_fallback(RaiseFact("OSError", ((None, "disk  full\n"),))) == (
+        'With message "disk full".'
+    )
+    both = RaiseFact("KeyError", (("key not in data", None), (None, "bad key")))
+    assert raise_fallback(both) == 'If key not in data, or with message "bad key".'
+    many = RaiseFact("ValueError", tuple((f"n == {i}", None) for i in range(5)))
+    assert raise_fallback(many) == (
+        "If n == 0, or if n == 1, or if n == 2, or in other cases."
+    )
+    long = raise_fallback(RaiseFact("ValueError", (("x", "word " * 40),)))
+    assert long.startswith('If x ("word word') and long.endswith('word...").')
+    assert len(long) < 120

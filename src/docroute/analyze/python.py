@@ -8,12 +8,12 @@ goes; when a docstring exists, ``[offset, replace_end)`` covers its lines, line 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal, TypeGuard
 
 from .._exceptions import ParseError
-from ..types import Insertion, Param, Unit, UnitKind
+from ..types import Insertion, Param, RaiseFact, Unit, UnitKind
 from ._source import BOM, line_count, line_end, line_starts
 
 __all__ = ["extract_units", "parse_module"]
@@ -260,18 +260,99 @@ def _add_body_facts(body: list[ast.stmt], unit: Unit) -> None:
             name = _dotted(node.func)
             if name:
                 calls.add(name)
-        elif isinstance(node, ast.Raise) and node.exc is not None:
-            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
-            name = _dotted(exc)
-            if name and name.rpartition(".")[2][:1].isupper():
-                raises[name] = None
+        elif isinstance(node, ast.Raise) and (name := _raised_type(node)):
+            raises[name] = None
         elif isinstance(node, ast.Return) and node.value is not None:
             returns |= not (isinstance(node.value, ast.Constant) and node.value.value is None)
         elif isinstance(node, ast.Yield | ast.YieldFrom):
             unit.is_generator = True
     unit.calls = tuple(sorted(calls))
     unit.raises = tuple(raises)
+    unit.raise_facts = _raise_facts(body)
     unit.returns_value = returns or unit.is_generator
+
+
+def _raised_type(node: ast.Raise) -> str | None:
+    """``X`` of ``raise X``, ``raise X(...)``, ``raise mod.X(...) from e``; None for a bare
+    ``raise`` or a raised variable (``raise exc``: not a class name)."""
+    if node.exc is None:
+        return None
+    exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+    name = _dotted(exc)
+    return name if name and name.rpartition(".")[2][:1].isupper() else None
+
+
+# Longer conditions are left out of the facts: a docstring cannot quote them readably.
+_MAX_CONDITION = 120
+_INVERSE: dict[type[ast.cmpop], type[ast.cmpop]] = {
+    ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE,
+    ast.LtE: ast.Gt, ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In,
+}
+
+
+def _raise_facts(body: list[ast.stmt]) -> tuple[RaiseFact, ...]:
+    """Per raised type (in order of first raise): the distinct ``(condition, message)`` of its
+    own raise sites; nested functions and classes, bare ``raise`` and ``raise exc`` left out."""
+    sites: dict[str, dict[tuple[str | None, str | None], None]] = {}
+    for node, conditions in _raise_sites(body, ()):
+        name = _raised_type(node)
+        if name is None:
+            continue
+        condition = _condition(conditions)
+        message = None
+        if isinstance(node.exc, ast.Call) and node.exc.args:
+            first = node.exc.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                message = first.value
+        sites.setdefault(name, {})[condition, message] = None
+    return tuple(RaiseFact(name, tuple(found)) for name, found in sites.items())
+
+
+def _raise_sites(
+    nodes: Iterable[ast.AST], conditions: tuple[ast.expr, ...]
+) -> Iterator[tuple[ast.Raise, tuple[ast.expr, ...]]]:
+    """Each ``raise`` statement of the scope, with the tests of the ``if`` statements around it
+    (an ``else`` branch adds the negated test; an ``elif`` only its own)."""
+    for node in nodes:
+        if isinstance(node, ast.Raise):
+            yield node, conditions
+        elif isinstance(node, ast.If):
+            yield from _raise_sites(node.body, (*conditions, node.test))
+            # An ``elif`` starts in the column of its ``if``; ``else:`` + ``if`` is indented.
+            is_elif = (len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If)
+                       and node.orelse[0].col_offset == node.col_offset)
+            negated = conditions if is_elif else (*conditions, _negated(node.test))
+            yield from _raise_sites(node.orelse, negated)
+        elif isinstance(node, ast.stmt | ast.excepthandler | ast.match_case) and not isinstance(
+            node, _SCOPES
+        ):
+            yield from _raise_sites(ast.iter_child_nodes(node), conditions)
+
+
+def _negated(test: ast.expr) -> ast.expr:
+    """``not test``, simplified: ``not x`` -> ``x``, ``a > b`` -> ``a <= b``."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return test.operand
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _INVERSE:
+        return ast.Compare(test.left, [_INVERSE[type(test.ops[0])]()], test.comparators)
+    return ast.UnaryOp(ast.Not(), test)
+
+
+def _condition(tests: tuple[ast.expr, ...]) -> str | None:
+    """The tests joined with ``and`` as code (precedence kept); None when none or too long."""
+    values: list[ast.expr] = []
+    for test in tests:
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+            values += test.values
+        else:
+            values.append(test)
+    loose = ast.BoolOp | ast.IfExp | ast.Lambda | ast.NamedExpr  # bind looser than ``and``
+    parts = [ast.unparse(value) for value in values]
+    if len(parts) > 1:
+        parts = [f"({part})" if isinstance(value, loose) else part
+                 for value, part in zip(values, parts, strict=True)]
+    text = " and ".join(parts)
+    return text if 0 < len(text) <= _MAX_CONDITION else None
 
 
 def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:

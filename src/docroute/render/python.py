@@ -12,10 +12,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from ..types import DocContent, Example, Param, Unit
+from ..types import DocContent, Example, Param, RaiseFact, Unit
 from ._text import clean_text, paragraphs, split_first_sentence, wrap
 
-__all__ = ["DocstringStyle", "render_docstring"]
+__all__ = ["DocstringStyle", "raise_fallback", "render_docstring"]
 
 DocstringStyle = Literal["google", "numpy", "sphinx"]
 
@@ -124,7 +124,46 @@ def _split_top_level(args: str) -> list[str]:
 
 
 def _raises(unit: Unit, doc: DocContent) -> list[tuple[str, str]]:
-    return [(name, _lookup(doc.raises, name)) for name in dict.fromkeys(unit.raises)]
+    """Every raised type (the parser's, not the model's list), with the model's text or, when
+    that is empty, the text of the parser's raise facts."""
+    facts = {fact.type: fact for fact in unit.raise_facts}
+    entries = []
+    for name in dict.fromkeys(unit.raises):
+        text = _lookup(doc.raises, name)
+        if not text and name in facts:
+            text = raise_fallback(facts[name])
+        entries.append((name, text))
+    return entries
+
+
+_MAX_RAISE_SITES = 3
+_MAX_MESSAGE = 100
+
+
+def _message(text: str) -> str:
+    """The message literal quoted, whitespace collapsed, cut at a word when very long."""
+    text = " ".join(text.split())
+    if len(text) > _MAX_MESSAGE:
+        text = text[:_MAX_MESSAGE].rsplit(" ", 1)[0].rstrip(",;:.") + "..."
+    return f'"{text}"'
+
+
+def raise_fallback(fact: RaiseFact) -> str:
+    """What the parser knows of when ``fact.type`` is raised, as prose, e.g.
+    ``If low > high ("low must not exceed high").``; empty when it knows nothing."""
+    clauses = []
+    for condition, message in fact.sites:
+        quoted = _message(message) if message and message.strip() else ""
+        if condition:
+            clauses.append(f"if {condition} ({quoted})" if quoted else f"if {condition}")
+        elif quoted:
+            clauses.append(f"with message {quoted}")
+    if not clauses:
+        return ""
+    if len(clauses) > _MAX_RAISE_SITES:
+        clauses = [*clauses[:_MAX_RAISE_SITES], "in other cases"]
+    text = ", or ".join(clauses)
+    return f"{text[0].upper()}{text[1:]}."
 
 
 def _doctest_prompts(code: list[str]) -> list[str]:
