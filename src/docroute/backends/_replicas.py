@@ -641,11 +641,15 @@ class ServerBackend(Generic[C]):
         """How long the next try must wait for a replica (``_retry``'s ``wait_hint``):
         until the earliest one can be probed, or ``inf`` (give up now) when every replica has
         been failing for longer than the retry budget (an outage, not a restart: the next
-        model of the fallback chain should have the request) or none was ever up (a server
-        that is not running: waiting for it would only delay the fallback)."""
-        if not self.replicas.was_up() or self.replicas.down_for() > self.options.retry_budget_s:
+        model of the fallback chain should have the request), or when no replica can take a
+        request now and none was ever up (a server that is not running: waiting for it would
+        only delay the fallback; another replica that can take it is still tried)."""
+        if self.replicas.down_for() > self.options.retry_budget_s:
             return math.inf
-        return self.replicas.ready_in()
+        ready = self.replicas.ready_in()
+        if ready > 0 and not self.replicas.was_up():  # every replica is out, none ever was up
+            return math.inf
+        return ready
 
     def _stream_state(self, deadline: float) -> StreamState:
         """The read timeout for one request: the first-token limit while streaming, never
