@@ -10,7 +10,7 @@ from _helpers import INVENTORY, REPO, unit_named
 from _helpers import good_doc as shared_good_doc
 from docroute.analyze import extract_units
 from docroute.route import cascade_checks
-from docroute.route.checks import repeats_name
+from docroute.route.checks import example_problems, repeats_name
 from docroute.types import DocContent, Example, Unit
 
 PESTER = REPO.parent / "shared/datasets/powershell-help/pester.jsonl"
@@ -148,3 +148,15 @@ def test_parameters_of_nested_commands_are_not_the_units() -> None:
         examples=[Example(code='It "adds" { 1 + 1 | Should -Be 2 } -Tag fast',
                           description="Checks that one plus one is two.")])
     assert not [p for p in cascade_checks(unit, doc) if "-Be" in p]
+
+
+def test_an_example_without_the_mandatory_parameters_is_found() -> None:
+    add_item = unit_named(INVENTORY, "powershell", "Add-InventoryItem")
+    mandatory = [p.name for p in add_item.params if p.mandatory and not p.switch]
+    assert mandatory  # the bundled example declares mandatory parameters
+    bare = example_problems(1, "Add-InventoryItem", add_item)
+    assert bare == [f"example 1 calls Add-InventoryItem without its mandatory parameters "
+                    f"({', '.join(mandatory)})"]
+    assert example_problems(2, "$rows | Add-InventoryItem", add_item) == []  # from the pipeline
+    assert example_problems(3, "Add-InventoryItem @splat", add_item) == []
+    assert example_problems(4, "Add-InventoryItem 'Laptop' 'Hardware'", add_item) == []

@@ -175,6 +175,7 @@ def _ps_example_problems(n: int, code: str, unit: Unit) -> list[str]:
     except ParseError as exc:
         return [f"example {n} does not parse: {exc}"]
     target = unit.name.lower()
+    mandatory = [p.name for p in unit.params if p.mandatory and not p.switch]
     calls = 0
     problems: list[str] = []
     for node in walk(parsed.root):
@@ -191,6 +192,10 @@ def _ps_example_problems(n: int, code: str, unit: Unit) -> list[str]:
         # Only this command's own parameters: not those of commands nested in its arguments
         # (``It "x" { $a | Should -Be 1 }`` passes no -Be to It).
         elements = [c for c in node.children if c.type == "command_elements"]
+        piped = node.parent is not None and any(c.type == "|" for c in node.parent.children)
+        if not elements and not piped and mandatory:
+            problems.append(f"example {n} calls {unit.name} without its mandatory parameters "
+                            f"({', '.join(mandatory)})")
         for child in (arg for el in elements for arg in el.children):
             if child.type == "command_parameter":
                 given = parsed.source(child).lstrip("-").rstrip(":")
