@@ -42,8 +42,9 @@ from .render.platyps import (
     syntax_lines,
     type_name,
 )
-from .render.powershell import _param_fallback
+from .render.powershell import _fallback_example, _param_fallback
 from .render.pshelp import help_sections
+from .route.checks import example_problems
 from .tidy import tidy_text
 from .types import DocContent, Unit
 from .write import atomic_write
@@ -131,7 +132,9 @@ def _help_from_doc(help_: CommandHelp, unit: Unit, doc: DocContent) -> None:
     help_.synopsis = _model_text(doc.synopsis, unit)
     help_.description = _model_text(doc.description, unit)
     help_.parameters = dict(doc.parameters)
-    help_.examples = [(e.code, _model_text(e.description, unit)) for e in doc.examples]
+    usable = [e for n, e in enumerate(doc.examples, 1) if not example_problems(n, e.code, unit)]
+    help_.examples = [(e.code, _model_text(e.description, unit))
+                      for e in usable or [_fallback_example(unit)]]  # facts when none is usable
     help_.inputs = [(type_name(t), doc.inputs) for t in unit.inputs]
     help_.outputs = [(o, doc.returns) for o in unit.outputs]
     if not help_.outputs and doc.returns:

@@ -186,3 +186,25 @@ def test_exports_read_from_code_not_comments() -> None:
     info = command_info("function F { param([switch]$S, $T) }", "F")
     assert info is not None
     assert syntax_lines(info) == [("", "F [[-T] <Object>] [-S]")]  # positional first
+
+
+def test_a_model_example_without_the_mandatory_parameters_gives_way_to_a_built_one() -> None:
+    """The model's example calls the command bare; the page shows one built from the parser."""
+    from _helpers import INVENTORY, unit_named
+    from docroute.analyze.psparams import command_info
+    from docroute.guides import _help_from_doc
+    from docroute.render.platyps import CommandHelp
+    from docroute.types import DocContent, Example
+
+    unit = unit_named(INVENTORY, "powershell", "Add-InventoryItem")
+    info = command_info(INVENTORY.read_text(encoding="utf-8"), "Add-InventoryItem")
+    assert info is not None
+    help_ = CommandHelp(info=info, module="InventoryTools")
+    doc = DocContent(synopsis="Adds an item to the inventory file.",
+                     description="Appends a row to the inventory CSV file.",
+                     examples=[Example(code="Add-InventoryItem",
+                                       description="Adds an item to the inventory.")])
+    _help_from_doc(help_, unit, doc)
+    [(code, remarks)] = help_.examples
+    assert code.startswith("Add-InventoryItem -Name <") and "-Category <" in code
+    assert "mandatory parameters" in remarks
