@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from docroute.analyze import extract_units
-from docroute.tidy import complete_sentences, tidy_doc, tidy_text, was_cut
+from docroute.tidy import complete_sentences, is_junk, tidy_doc, tidy_text, was_cut
 from docroute.types import DocContent, Example
 
 PS = """function Add-Item {
@@ -86,3 +86,11 @@ def test_a_junk_synopsis_gives_way_to_the_description() -> None:
     tidy, notes = tidy_doc(unit, doc)
     assert tidy.synopsis == "Adds an item with its owner to the list."
     assert any(n.startswith("synopsis: dropped") for n in notes)
+
+
+def test_a_phrase_said_twice_is_junk() -> None:
+    """Seen from SmolLM2 on a real /usr/bin script: ``$1: What it does (what it does)``."""
+    assert is_junk("What it does (what it does)")
+    assert is_junk("how it works, how it works")
+    assert not is_junk("The file to read; the file must exist.")
+    assert not is_junk("Retries the call.")

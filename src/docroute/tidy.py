@@ -94,8 +94,15 @@ def was_cut(text: str, *, finish_reason: str | None = None, limit: int | None = 
 
 
 def is_junk(text: str) -> bool:
-    """File:line references, labels like the prompt's fields, template placeholders."""
-    return bool(_FILE_REF.search(text) or _LABEL.search(text) or _PLACEHOLDER.search(text))
+    """File:line references, labels like the prompt's fields, template placeholders, a
+    phrase said twice (``What it does (what it does)``)."""
+    return bool(_FILE_REF.search(text) or _LABEL.search(text) or _PLACEHOLDER.search(text)
+                or _said_twice(_words(text)))
+
+
+def _said_twice(words: list[str]) -> bool:
+    half = len(words) // 2
+    return half > 0 and len(words) % 2 == 0 and words[:half] == words[half:]
 
 
 def _words(text: str) -> list[str]:
