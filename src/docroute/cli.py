@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.table import Table
 
 from ._exceptions import ConfigError
 from .config import Config, load_config
+
+if TYPE_CHECKING:
+    from .pipeline import DocOptions
 
 __all__ = ["app", "main"]
 
@@ -80,10 +83,7 @@ def doc(
     An interrupted run (Ctrl-C, a crash, kill -9) goes on where it stopped when the same
     command runs again.
     """
-    from ._exceptions import DocrouteError
-    from ._report import print_diffs, print_summary, progress_run
-    from .monitor import Recorder
-    from .pipeline import DocOptions, Documenter
+    from .pipeline import DocOptions
 
     if overview or guides:
         from ._prose_cli import ProseRun, prose_command
@@ -98,12 +98,23 @@ def doc(
     if fmt == "markdown" and out is None:
         Console(stderr=True).print("[red]--format markdown needs --out DIR[/red]")
         raise typer.Exit(2)
-    missing = [str(p) for p in paths if not p.exists()]
     cfg = _load(config)
     options = DocOptions(write=write, overwrite=overwrite, fmt=fmt,  # type: ignore[arg-type]
                          out_dir=out, policy=policy, jobs=jobs, since=since,
                          exclude=tuple(exclude or ()), call_context=call_context, cache=cache,
                          cache_db=cache_db, resume=not restart)
+    raise typer.Exit(_run_doc(cfg, options, paths, as_json=as_json))
+
+
+def _run_doc(cfg: Config, options: DocOptions, paths: list[Path], *, as_json: bool) -> int:
+    """Run ``docroute doc`` on ``paths``: diffs or JSON on stdout, the summary on stderr; the
+    exit code."""
+    from ._exceptions import DocrouteError
+    from ._report import print_diffs, print_summary, progress_run
+    from .monitor import Recorder
+    from .pipeline import Documenter
+
+    missing = [str(p) for p in paths if not p.exists()]
     err = Console(stderr=True)
     try:  # a log URL without its extra; --since without git; this same command running already
         documenter = Documenter(cfg, options, recorder=Recorder.from_config(cfg))
@@ -115,14 +126,14 @@ def doc(
         for unit in result.units:
             sys.stdout.write(json.dumps(unit.to_dict()) + "\n")
     else:
-        print_diffs(result, Console(), write=write)
+        print_diffs(result, Console(), write=options.write)
     for m in missing:
         err.print(f"[red]not found:[/red] {m}")
     print_summary(result, err, missing=len(missing))
     if result.interrupted:
         err.print("[yellow]interrupted:[/yellow] run the same command again to go on where it "
                   "stopped (--restart to start over)")
-    raise typer.Exit(result.exit_code or (1 if missing else 0))
+    return int(result.exit_code or (1 if missing else 0))
 
 
 @app.command()
