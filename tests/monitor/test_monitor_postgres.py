@@ -133,19 +133,24 @@ def test_other_urls_are_refused() -> None:
         Store("mysql://db.example/docroute")
 
 
+def _seed(store: Store, task_type: str, *, small: float, large: float) -> None:
+    """25 recent answers each from "small" (1 s) and "large" (6 s) with these qualities."""
+    now = time.time()
+    for model, quality, seconds in (("small", small, 1.0), ("large", large, 6.0)):
+        store.add_many(
+            RequestRecord(ts=now - i, input_hash=f"{model}{i}", outcome="ok", model=model,
+                          task_type=task_type, quality=quality,
+                          attempts=[{"model": model, "outcome": "ok", "seconds": seconds}])
+            for i in range(25)
+        )
+
+
 def test_the_adaptive_policy_reads_a_postgresql_log(
     postgres_url: str, unit: Unit, config: Config
 ) -> None:
     profile = profile_unit(unit)
-    now = time.time()
     with Store(postgres_url) as store:
-        for model, quality, seconds in (("small", 0.88, 1.0), ("large", 0.9, 6.0)):
-            store.add_many(
-                RequestRecord(ts=now - i, input_hash=f"{model}{i}", outcome="ok", model=model,
-                              task_type=profile.task_type, quality=quality,
-                              attempts=[{"model": model, "outcome": "ok", "seconds": seconds}])
-                for i in range(25)
-            )
+        _seed(store, profile.task_type, small=0.88, large=0.9)
         config = config.model_copy(deep=True)
         config.routing.options["adaptive"] = {"min_samples": 10, "fallback": "single"}
         choice = AdaptivePolicy(source=store).select(profile, config, route_options(config))
@@ -161,15 +166,8 @@ def test_the_adaptive_policy_finds_a_postgresql_log_through_the_config(
     from docroute.route.adaptive import _shared
 
     profile = profile_unit(unit)
-    now = time.time()
     with Store(postgres_url) as store:
-        for model, quality, seconds in (("small", 0.5, 1.0), ("large", 0.9, 6.0)):
-            store.add_many(
-                RequestRecord(ts=now - i, input_hash=f"{model}{i}", outcome="ok", model=model,
-                              task_type=profile.task_type, quality=quality,
-                              attempts=[{"model": model, "outcome": "ok", "seconds": seconds}])
-                for i in range(25)
-            )
+        _seed(store, profile.task_type, small=0.5, large=0.9)
     config = config.model_copy(deep=True)
     config.monitor.db = postgres_url
     config.routing.options["adaptive"] = {"min_samples": 10, "fallback": "single",
