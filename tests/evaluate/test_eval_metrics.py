@@ -13,7 +13,13 @@ def _from_reference(item: EvalUnit) -> DocContent:
     ref = item.reference
     return DocContent(synopsis=ref.synopsis, description=ref.description,
                       parameters={p: ref.parameters.get(p, "") for p in item.unit.param_names},
-                      examples=[Example(code=item.name, description="Runs the command.")])
+                      examples=[Example(code=_call(item), description="Runs the command.")])
+
+
+def _call(item: EvalUnit) -> str:
+    """The command with its mandatory parameters (a bare call would fail the example check)."""
+    given = [f"-{p.name} x" for p in item.unit.params if p.mandatory and not p.switch]
+    return " ".join([item.name, *given])
 
 
 def _by_name(units: list[EvalUnit], name: str) -> EvalUnit:
