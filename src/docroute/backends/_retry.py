@@ -14,7 +14,8 @@ number. The pause before the next try is the larger of
   together; and
 * the caller's ``wait_hint(error)``: for a server model, the time until one of its replicas can
   take a request again (every replica down or cooling: wait for the earliest one's probe,
-  instead of spending tries on refused connections). ``math.inf`` means: do not wait.
+  instead of spending tries on refused connections). ``math.inf`` means: nothing is worth
+  waiting for (a long outage, or a server that was never up); stop now.
 
 No try starts when its pause would end after the budget. The error raised at the end is the
 last one; when it is not the first, its message names every earlier try, why it failed, and
@@ -107,7 +108,8 @@ def _next_pause(exc: BackendError, retry: int, policy: RetryPolicy, end: float,
         return 0.0, f"no retries left (retries = {policy.retries})"
     wait = wait_hint(exc)
     if math.isinf(wait):
-        return 0.0, "every replica has been down for longer than the retry budget"
+        return 0.0, ("every replica has been down for longer than the retry budget, or none "
+                     "was ever up: not worth waiting for")
     pause = max(policy.delay(retry, rand), wait)
     if clock() + pause >= end:
         why = "the next replica is not ready" if wait > 0 else "the backoff would end"
