@@ -44,8 +44,7 @@ from .render.platyps import (
 )
 from .render.powershell import _fallback_example, _param_fallback
 from .render.pshelp import help_sections
-from .route.checks import example_problems
-from .tidy import tidy_text
+from .tidy import tidy_doc
 from .types import DocContent, Unit
 from .write import atomic_write
 
@@ -122,24 +121,26 @@ def _help_from_block(help_: CommandHelp, block: str) -> bool:
     return True
 
 
-def _model_text(text: str, unit: Unit) -> str:
-    """A model-written text (from a model or the unit cache) through ``tidy.tidy_text``: cut
-    sentences, file references and echoes dropped; empty when nothing usable is left."""
-    return tidy_text(text, names=[unit.name])[0]
-
-
 def _help_from_doc(help_: CommandHelp, unit: Unit, doc: DocContent) -> None:
-    help_.synopsis = _model_text(doc.synopsis, unit)
-    help_.description = _model_text(doc.description, unit)
-    help_.parameters = dict(doc.parameters)
-    usable = [e for n, e in enumerate(doc.examples, 1) if not example_problems(n, e.code, unit)]
-    help_.examples = [(e.code, _model_text(e.description, unit))
-                      for e in usable or [_fallback_example(unit)]]  # facts when none is usable
-    help_.inputs = [(type_name(t), doc.inputs) for t in unit.inputs]
-    help_.outputs = [(o, doc.returns) for o in unit.outputs]
-    if not help_.outputs and doc.returns:
-        help_.outputs = [("System.Object", doc.returns)]
-    help_.notes = doc.notes
+    """The page's texts from model-written documentation (a model's or the unit cache's),
+    tidied as code help is (``tidy.tidy_doc``: junk and cut sentences, junk parameter texts,
+    examples that fail the checks dropped; no synopsis: the description's first sentence).
+
+    What stays guide-specific: a synopsis or description with nothing usable left is left
+    empty, not kept as written (the page shows PlatyPS's placeholder, the about topic the
+    syntax); with no usable example, the one built from the parser's facts; parameters
+    without a text get their facts in ``_facts_io``.
+    """
+    tidy, _ = tidy_doc(unit, doc, keep_written=False)
+    help_.synopsis, help_.description = tidy.synopsis, tidy.description
+    help_.parameters = dict(tidy.parameters)
+    help_.examples = [(e.code, e.description)
+                      for e in tidy.examples or [_fallback_example(unit)]]
+    help_.inputs = [(type_name(t), tidy.inputs) for t in unit.inputs]
+    help_.outputs = [(o, tidy.returns) for o in unit.outputs]
+    if not help_.outputs and tidy.returns:
+        help_.outputs = [("System.Object", tidy.returns)]
+    help_.notes = tidy.notes
 
 
 def _facts_io(help_: CommandHelp, unit: Unit) -> None:

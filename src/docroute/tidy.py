@@ -8,9 +8,9 @@ factual fallback from the parser's facts (a parameter's type, mandatory, pipelin
 example built from the mandatory parameters; a module's command list). Every change is
 reported, so monitoring can count them.
 
-This is the one place that judges model prose: ``tidy_doc`` for code documentation and
-``tidy_text`` for the prose tasks (``docroute.prose``: an overview, an about topic) and the
-model-written help texts the guides reuse.
+This is the one place that judges model prose: ``tidy_doc`` for code documentation (and the
+model-written command help the guides reuse) and ``tidy_text`` for the prose tasks
+(``docroute.prose``: an overview, an about topic).
 """
 
 from __future__ import annotations
@@ -171,8 +171,14 @@ def _looks_like_prose(text: str) -> bool:
     return wordy / len(tokens) >= 0.6
 
 
-def tidy_doc(unit: Unit, doc: DocContent) -> tuple[DocContent, list[str]]:
-    """A copy of ``doc`` without the parts that fail the checks, and what was changed."""
+def tidy_doc(unit: Unit, doc: DocContent, *, keep_written: bool = True
+             ) -> tuple[DocContent, list[str]]:
+    """A copy of ``doc`` without the parts that fail the checks, and what was changed.
+
+    ``keep_written``: when nothing usable is left of the synopsis or the description, keep
+    what was written (the code renderers need a summary); False leaves it empty, for a caller
+    that writes its own fallback (the PlatyPS guides).
+    """
     notes: list[str] = []
     params = {}
     synopsis = _keep_summary(doc.synopsis, unit.name, "synopsis", notes)
@@ -196,8 +202,9 @@ def tidy_doc(unit: Unit, doc: DocContent) -> tuple[DocContent, list[str]]:
         examples.append(example.model_copy(update={"description": remarks}))
     tidy = doc.model_copy(update={
         # renderers need a summary: the description's first sentence, else what was written
-        "synopsis": synopsis or next(iter(sentences(description)), "") or doc.synopsis.strip(),
-        "description": description or doc.description.strip(),
+        "synopsis": (synopsis or next(iter(sentences(description)), "")
+                     or (doc.synopsis.strip() if keep_written else "")),
+        "description": description or (doc.description.strip() if keep_written else ""),
         "returns": _keep_prose(complete_sentences(doc.returns), "returns", notes),
         "inputs": _keep_prose(complete_sentences(doc.inputs), "inputs", notes),
         "notes": complete_sentences(doc.notes),

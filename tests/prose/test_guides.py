@@ -208,3 +208,82 @@ def test_a_model_example_without_the_mandatory_parameters_gives_way_to_a_built_o
     [(code, remarks)] = help_.examples
     assert code.startswith("Add-InventoryItem -Name <") and "-Category <" in code
     assert "mandatory parameters" in remarks
+
+
+def _model_page(doc: Any, name: str = "Add-InventoryItem") -> tuple[Any, str]:
+    """``doc`` (model-written, as from a model or the unit cache) as the guide's page."""
+    from _helpers import INVENTORY, unit_named
+    from docroute.analyze.psparams import command_info
+    from docroute.guides import _facts_io, _help_from_doc
+    from docroute.render.platyps import CommandHelp, render_command
+
+    unit = unit_named(INVENTORY, "powershell", name)
+    info = command_info(INVENTORY.read_text(encoding="utf-8"), name)
+    assert info is not None
+    help_ = CommandHelp(info=info, module="InventoryTools")
+    _help_from_doc(help_, unit, doc)
+    _facts_io(help_, unit)
+    return unit, render_command(help_)
+
+
+def _param_texts(page: str) -> dict[str, str]:
+    """Each parameter's text on a PlatyPS page (between its heading and its yaml block)."""
+    params = page.split("\n## PARAMETERS\n", 1)[1].split("\n### CommonParameters", 1)[0]
+    return {m.group(1): " ".join(m.group(2).split()) for m in
+            re.finditer(r"^### -(\S+)\n(.*?)^```yaml$", params, re.MULTILINE | re.DOTALL)}
+
+
+def test_model_parameter_texts_are_tidied_as_in_code_help() -> None:
+    """A file reference, a PlatyPS placeholder and a cut-off sentence from the model: the page
+    says what ``tidy_doc`` keeps, the parser's facts for what it drops (as code help does)."""
+    from docroute.render.powershell import render_help
+    from docroute.render.pshelp import help_sections
+    from docroute.tidy import tidy_doc
+    from docroute.types import DocContent
+
+    doc = DocContent(synopsis="Adds an item to the inventory file.",
+                     description="Appends a row to the inventory CSV file.",
+                     parameters={"Name": "Remove-InventoryItem.py:194, the name of the item.",
+                                 "Category": "{{ Fill Category Description }}",
+                                 "Owner": "The user who owns the new item. It also wr",
+                                 "Path": "The CSV file that holds the inventory."})
+    unit, page = _model_page(doc)
+    parsed = parse_page(page)
+    assert parsed["sections"] == SECTIONS
+    assert all(list(b) in (YAML_KEYS, [*YAML_KEYS[:3], "Accepted values", *YAML_KEYS[3:]])
+               for blocks in parsed["params"].values() for b in blocks)
+    texts = _param_texts(page)
+    assert texts == {
+        "Name": "Type: [string]. Mandatory. Accepts pipeline input.",  # file reference
+        "Category": "Type: [string]. Mandatory. Accepts pipeline input.",  # placeholder
+        "Owner": "The user who owns the new item.",  # cut off: ends at its last sentence
+        "PurchaseDate": "Type: [datetime]. Optional. Default: (Get-Date).",  # none written
+        "Path": "The CSV file that holds the inventory.",
+    }
+    assert ".py:194" not in page and "{{" not in page
+    # the same texts as the comment-based help docroute writes into the code
+    code_help = help_sections(render_help(unit, tidy_doc(unit, doc)[0], width=200)) or []
+    assert {s.argument: " ".join(s.text.split()) for s in code_help
+            if s.keyword == "PARAMETER"} == texts
+
+
+def test_a_model_synopsis_falls_back_as_in_code_help_but_junk_is_never_printed() -> None:
+    from docroute.tidy import tidy_doc
+    from docroute.types import DocContent
+
+    # an echoed prompt placeholder: the description's first sentence, as in code help
+    doc = DocContent(synopsis="(no synopsis)",
+                     description="Appends a row to the inventory CSV file. It checks the name.")
+    _, page = _model_page(doc)
+    assert page.split("## SYNOPSIS\n\n", 1)[1].startswith(
+        "Appends a row to the inventory CSV file.\n")
+    # nothing usable at all: code help keeps what was written (it needs a summary); the guide
+    # leaves it to PlatyPS's placeholders (and the about topic to the syntax line)
+    doc = DocContent(synopsis="Remove-InventoryItem.py:194",
+                     description="Description: (no synopsis)")
+    unit, page = _model_page(doc)
+    assert tidy_doc(unit, doc)[0].synopsis == "Remove-InventoryItem.py:194"
+    assert "## SYNOPSIS\n\n{{ Fill in the Synopsis }}\n" in page
+    assert "## DESCRIPTION\n\n{{ Fill in the Description }}\n" in page
+    assert ".py:194" not in page and "(no synopsis)" not in page
+    assert parse_page(page)["sections"] == SECTIONS
