@@ -94,3 +94,12 @@ def test_a_phrase_said_twice_is_junk() -> None:
     assert is_junk("how it works, how it works")
     assert not is_junk("The file to read; the file must exist.")
     assert not is_junk("Retries the call.")
+
+
+def test_file_references_with_digits_in_the_extension_are_junk() -> None:
+    """PowerShell's own extensions (.ps1, .psm1, .psd1) have digits."""
+    assert is_junk("src/app.ps1:12:3")
+    assert is_junk("See InventoryTools.psm1:30.")
+    assert is_junk("as on line 4 of Build.ps1")
+    assert not is_junk("Works on PowerShell 5.1 and 7.4.")
+    assert not is_junk("Returns a System.Int32 value.")

@@ -30,8 +30,9 @@ _WORDISH = re.compile(r"[A-Za-z]{2,}")
 _ABBREVIATIONS = frozenset({"e.g", "i.e", "eg", "ie", "cf", "vs", "approx", "incl", "mr",
                             "mrs", "dr", "st", "no", "fig"})
 # file references: "Remove-InventoryItem.py:194", "src/app.ps1:12:3", "(file.psm1, line 8)"
-_FILE_REF = re.compile(r"[\w./\\-]+\.[A-Za-z]{1,5}:\d+|\bline \d+ of [\w./\\-]+\.[A-Za-z]{1,5}",
-                       re.IGNORECASE)
+# an extension may have digits after its first letter: .ps1, .psm1, .mp3
+_FILE_REF = re.compile(r"[\w./\\-]+\.[A-Za-z][A-Za-z0-9]{0,4}:\d+"
+                       r"|\bline \d+ of [\w./\\-]+\.[A-Za-z][A-Za-z0-9]{0,4}", re.IGNORECASE)
 # a text that labels itself like the prompt's fields: "Description: ...", "SHORT DESCRIPTION"
 _LABEL = re.compile(r"\b(?:synopsis|description|short description|long description|json keys?)"
                     r"\s*:", re.IGNORECASE)
