@@ -7,20 +7,29 @@ Upstreams:
   one-token answer, no model, tens of microseconds per request), so the proxies' own cost is
   what the numbers show;
 * ``llama.cpp`` (``--llama``): llama-cpp-python's server with the embedded SmolLM2-135M and
-  ``max_tokens`` 1, concurrency 1 only (it runs one request at a time).
+  ``max_tokens`` 1 (it runs one request at a time), at the levels of ``--llama-concurrency``
+  (default 1).
 
 Each proxy runs in its own process on 127.0.0.1 with per-request logging off: docroute with
 ``docroute.server.serve`` (``model: "auto"``, so routing runs on every request; request log on,
 written after the response), LiteLLM with ``litellm --config`` (one worker). Rounds alternate
 the order of the targets, so load from other processes on the machine spreads over all of them.
 The machine's load average before and after the run is printed with the results.
+Besides the client-side numbers, each proxy's own measure of its overhead is collected from its
+response headers (``x-docroute-overhead-ms``, LiteLLM's ``x-litellm-overhead-duration-ms``: the
+time in the proxy minus the upstream call): the "own" columns.
 Before the rounds, every target gets a warm-up burst at the highest concurrency (its errors
 are printed, not counted). For each target: p50 and p99 of the request latency (client-side,
 keep-alive connections, a minimal asyncio HTTP/1.1 client so the load generator is not the
 bottleneck), and the added latency: p50(proxy) - p50(direct), p99(proxy) - p99(direct).
 
-    python benchmarks/bench_gateway.py [--requests 400] [--rounds 3] [--llama] [--workers 1 2]
+    python benchmarks/bench_gateway.py [--requests 400] [--rounds 3] [--llama]
+        [--llama-concurrency 1 32] [--floor] [--workers 1 2]
         [--litellm /path/to/venv/bin/litellm]   # default: $LITELLM_BIN or litellm on PATH
+
+``--floor`` adds the bare uvicorn apps of ``_floor.py`` (one that answers by itself, two that
+only forward, with ``httpx.AsyncClient`` and with a hand-written client): what a gateway on this
+stack costs before it does anything of its own.
 
 ``--workers 1 2`` measures ``docroute serve`` with one worker process (``docroute``) and with
 two (``docroute-w2``); CPU time counts the workers too. ``--baseline-src DIR`` adds docroute run
@@ -32,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -136,11 +146,16 @@ def litellm_config(upstreams: dict[str, tuple[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    """Read one HTTP/1.1 response (Content-Length or chunked body); its status code."""
+# The proxies' own measure of their overhead (time in the proxy minus the upstream call).
+OVERHEAD_HEADERS = (b"x-docroute-overhead-ms", b"x-litellm-overhead-duration-ms")
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, float | None]:
+    """Read one HTTP/1.1 response (Content-Length or chunked body): its status code and the
+    overhead the proxy reports in its headers (None: none reported)."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
-    length, chunked = 0, False
+    length, chunked, overhead = 0, False, None
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
@@ -148,19 +163,23 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
             length = int(value)
         elif name == b"transfer-encoding" and b"chunked" in value.lower():
             chunked = True
+        elif name in OVERHEAD_HEADERS:
+            with contextlib.suppress(ValueError):  # LiteLLM sends "None" if not measured
+                overhead = float(value)
     if not chunked:
         await reader.readexactly(length)
-        return status
+        return status, overhead
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
         await reader.readexactly(size + 2)
         if size == 0:
-            return status
+            return status, overhead
 
 
 async def load(url: str, body: dict[str, Any], concurrency: int, n: int,
-               warmup: int) -> tuple[list[float], int, float]:
-    """``n`` POSTs by ``concurrency`` workers: latencies (ms), errors, requests per second.
+               warmup: int) -> tuple[list[float], list[float], int, float]:
+    """``n`` POSTs by ``concurrency`` workers: latencies (ms), the overheads the proxy
+    reported (ms), errors, requests per second.
 
     The load generator is a minimal asyncio HTTP/1.1 client, one keep-alive connection per
     worker (an HTTP library here would cost more CPU than the proxies being measured).
@@ -171,6 +190,7 @@ async def load(url: str, body: dict[str, Any], concurrency: int, n: int,
                f"\r\ncontent-type: application/json\r\nauthorization: Bearer {KEY}\r\n"
                f"content-length: {len(payload)}\r\n\r\n").encode() + payload
     latencies: list[float] = []
+    overheads: list[float] = []
     errors = 0
 
     async def worker(count: int, record: bool) -> None:
@@ -180,12 +200,14 @@ async def load(url: str, body: dict[str, Any], concurrency: int, n: int,
             for _ in range(count):
                 start = time.perf_counter()
                 writer.write(request)
-                status = await _read_response(reader)
+                status, overhead = await _read_response(reader)
                 elapsed = (time.perf_counter() - start) * 1000
                 if status != 200:
                     errors += 1
                 elif record:
                     latencies.append(elapsed)
+                    if overhead is not None:
+                        overheads.append(overhead)
         finally:
             writer.close()
 
@@ -194,7 +216,7 @@ async def load(url: str, body: dict[str, Any], concurrency: int, n: int,
                                for _ in range(concurrency)))
     started = time.perf_counter()
     await asyncio.gather(*(worker(n // concurrency, True) for _ in range(concurrency)))
-    return latencies, errors, len(latencies) / (time.perf_counter() - started)
+    return latencies, overheads, errors, len(latencies) / (time.perf_counter() - started)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -230,10 +252,12 @@ def run_matrix(targets: dict[str, Target], concurrencies: list[int], requests: i
     errors: dict[tuple[str, int], int] = defaultdict(int)
     rates: dict[tuple[str, int], list[float]] = defaultdict(list)
     cpu: dict[tuple[str, int], list[float]] = defaultdict(list)
+    reported: dict[tuple[str, int], list[float]] = defaultdict(list)
     names = list(targets)
     for name in names:  # a cold start (every worker, every connection) is not measured
         url, body, _ = targets[name]
-        _, err, _ = asyncio.run(load(url, body, max(concurrencies), 4 * max(concurrencies), 0))
+        _, _, err, _ = asyncio.run(load(url, body, max(concurrencies), 4 * max(concurrencies),
+                                        0))
         print(f"  warm-up   {name:<9} errors {err}", flush=True)
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]
@@ -242,17 +266,22 @@ def run_matrix(targets: dict[str, Target], concurrencies: list[int], requests: i
                 url, body, pid = targets[name]
                 warmup = max(20, c * 2)
                 before = cpu_seconds(pid)
-                lat, err, rate = asyncio.run(load(url, body, c, requests, warmup=warmup))
+                lat, own, err, rate = asyncio.run(load(url, body, c, requests, warmup=warmup))
                 sent = (requests // c + max(1, warmup // c)) * c
                 cpu[name, c].append((cpu_seconds(pid) - before) * 1000 / sent)
                 samples[name, c] += lat
+                reported[name, c] += own
                 errors[name, c] += err
                 rates[name, c].append(rate)
                 print(f"  round {r + 1} c={c:<3} {name:<9} p50 {pct(lat, .5):7.3f} ms  "
                       f"p99 {pct(lat, .99):7.3f} ms  {rate:7.0f} req/s  "
-                      f"cpu {cpu[name, c][-1]:6.3f} ms/req  errors {err}", flush=True)
+                      f"cpu {cpu[name, c][-1]:6.3f} ms/req  errors {err}"
+                      + (f"  own p50 {pct(own, .5):.3f} ms" if own else ""), flush=True)
     return {key: {"p50": pct(v, .5), "p99": pct(v, .99), "n": len(v), "errors": errors[key],
-                  "rate": statistics.median(rates[key]), "cpu_ms": statistics.median(cpu[key])}
+                  "rate": statistics.median(rates[key]), "cpu_ms": statistics.median(cpu[key]),
+                  "own_p50": pct(reported[key], .5) if reported[key] else None,
+                  "own_p99": pct(reported[key], .99) if reported[key] else None,
+                  "own_n": len(reported[key])}
             for key, v in samples.items()}
 
 
@@ -260,16 +289,18 @@ def report(title: str, results: dict[tuple[str, int], dict[str, Any]], concurren
            proxies: list[str]) -> list[str]:
     lines = [f"### {title}", "",
              "| concurrency | target | requests | p50 ms | p99 ms | req/s | CPU ms/request "
-             "| added p50 ms | added p99 ms |",
-             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| added p50 ms | added p99 ms | own p50 ms | own p99 ms |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for c in concurrencies:
         direct = results["direct", c]
         for name in ["direct", *proxies]:
             row = results[name, c]
             added = ("", "") if name == "direct" else (
                 f"{row['p50'] - direct['p50']:+.3f}", f"{row['p99'] - direct['p99']:+.3f}")
+            own = [f"{row[k]:.3f}" if row[k] is not None else "" for k in ("own_p50", "own_p99")]
             lines.append(f"| {c} | {name} | {row['n']} | {row['p50']:.3f} | {row['p99']:.3f} "
-                         f"| {row['rate']:.0f} | {row['cpu_ms']:.3f} | {added[0]} | {added[1]} |")
+                         f"| {row['rate']:.0f} | {row['cpu_ms']:.3f} | {added[0]} | {added[1]} "
+                         f"| {own[0]} | {own[1]} |")
     return lines
 
 
@@ -321,16 +352,42 @@ def start_proxies(stack: ExitStack, work: Path, upstreams: dict[str, tuple[str, 
     return proxies
 
 
+def start_floors(stack: ExitStack, work: Path,
+                 upstreams: dict[str, tuple[str, str]]) -> dict[str, tuple[str, int]]:
+    """The bare uvicorn apps of ``_floor.py``: ``answer``, and ``forward-<upstream>``,
+    ``raw-<upstream>`` per upstream."""
+    found = {}
+    for name, mode, upstream in [("answer", "answer", None),
+                                 *((f"{m}-{u}", m, url) for u, (url, _) in upstreams.items()
+                                   for m in ("forward", "raw"))]:
+        port = free_port()
+        pid = stack.enter_context(process(
+            [sys.executable, str(HERE / "_floor.py"), mode, str(port),
+             *([upstream] if upstream else [])],
+            f"http://127.0.0.1:{port}/health", work / f"floor-{name}.log"))
+        found[name] = (f"http://127.0.0.1:{port}", pid)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400, help="per target, round, level")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--llama", action="store_true", help="also behind llama.cpp")
+    parser.add_argument("--llama-concurrency", type=int, nargs="+", default=[1],
+                        help="concurrency levels behind llama.cpp, e.g. 1 32")
+    parser.add_argument("--llama-requests", type=int, default=0,
+                        help="requests per target, round and level behind llama.cpp "
+                        "(default: --requests / 8, at least 50)")
     parser.add_argument("--litellm", help="the litellm executable (litellm[proxy])")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--baseline-src", type=Path,
                         help="also run docroute from this source tree (its src/ folder, e.g. of "
                         "the previous commit) as docroute-base, for a before/after in one run")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure bare uvicorn apps (benchmarks/_floor.py): one that "
+                        "answers by itself, one that only forwards: the least a gateway on "
+                        "this stack can add")
     parser.add_argument("--workers", type=int, nargs="+", default=[1],
                         help="docroute worker counts to measure, e.g. 1 2 (docroute serve "
                         "--workers)")
@@ -353,13 +410,18 @@ def main() -> None:
             upstreams["smol"] = (url, "smol")
         proxies = start_proxies(stack, work, upstreams, litellm, args.workers,
                                 args.baseline_src)
-        names = list(proxies)
+        floors = start_floors(stack, work, upstreams) if args.floor else {}
+        names = [*(["floor-answer", "floor-forward", "floor-raw"] if floors else []),
+                 *proxies]
         path = "/v1/chat/completions"
         body = {"messages": ASK, "max_tokens": 1, "temperature": 0}
 
         def targets(upstream: str, model: str) -> dict[str, Target]:
             found = {"direct": (f"{upstreams[upstream][0]}{path}", {**body, "model": model},
                                 pids[upstream])}
+            for name in ("answer", "forward", "raw") if floors else ():
+                url, pid = floors[name if name == "answer" else f"{name}-{upstream}"]
+                found[f"floor-{name}"] = (f"{url}{path}", {**body, "model": model}, pid)
             for name in names:
                 if name.startswith("docroute"):
                     url, pid = proxies[name]
@@ -376,10 +438,11 @@ def main() -> None:
         raw["responder"] = {f"{k[0]}@{k[1]}": v for k, v in results.items()}
         if args.llama:
             print("upstream: llama.cpp server, SmolLM2-135M, max_tokens 1")
-            results = run_matrix(targets("smol", "smol"), [1], max(50, args.requests // 8),
-                                 args.rounds)
-            out += ["", *report("llama.cpp upstream (SmolLM2-135M, max_tokens 1)", results, [1],
-                                names)]
+            levels = args.llama_concurrency
+            results = run_matrix(targets("smol", "smol"), levels,
+                                 args.llama_requests or max(50, args.requests // 8), args.rounds)
+            out += ["", *report("llama.cpp upstream (SmolLM2-135M, max_tokens 1)", results,
+                                levels, names)]
             raw["llama"] = {f"{k[0]}@{k[1]}": v for k, v in results.items()}
     load_after = os.getloadavg()
     out.append(f"\n{os.cpu_count()} CPUs; load average (1, 5, 15 min) before "

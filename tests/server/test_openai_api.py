@@ -123,6 +123,25 @@ async def test_chat_completion_routes_auto_and_says_who_answered(
 
 
 @pytest.mark.model
+async def test_the_gateway_says_its_own_time_apart_from_the_model_time(
+    client: httpx.AsyncClient,
+) -> None:
+    """``x-docroute-overhead-ms``: the request's time in the gateway minus the model call, as
+    LiteLLM's ``x-litellm-overhead-duration-ms``; the dashboard's JSON and /metrics have it."""
+    response = await client.post("/v1/chat/completions", json={
+        "model": "auto", "messages": ASK, "max_tokens": 8, "seed": 3})
+    assert response.status_code == 200
+    overhead = float(response.headers["x-docroute-overhead-ms"])
+    decision = (await client.get("/api/docroute/decisions")).json()["decisions"][0]
+    assert decision["overhead_ms"] == round(overhead, 3)
+    assert 0 <= overhead < decision["latency_ms"]  # the model's time is not in it
+    stats = (await client.get("/api/docroute/stats")).json()
+    assert stats["overhead_ms"]["p50"] == round(overhead, 3)
+    metrics = (await client.get("/metrics")).text
+    assert "docroute_gateway_overhead_seconds_count 1.0" in metrics
+
+
+@pytest.mark.model
 async def test_a_stream_is_the_same_answer_as_the_non_streamed_call(
     client: httpx.AsyncClient,
 ) -> None:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..monitor.store import Store
     from ..pool import ModelPool
     from ._chat import ChatRouter
-    from ._state import GatewayState
+    from ._state import Entry, GatewayState
 
 __all__ = [
     "DEFAULT_HOST",
@@ -131,13 +131,13 @@ def create_app(
                            allow_methods=["GET", "POST"],
                            allow_headers=["authorization", "content-type"],
                            expose_headers=["x-docroute-model", "x-docroute-context",
-                                           "x-docroute-attempts"])
+                                           "x-docroute-attempts", "x-docroute-overhead-ms"])
     return app
 
 
 def _gateway_metrics(gateway: Gateway) -> Any:
     """Gateway collectors in the app's registry; returns the rejection counter's callback."""
-    from prometheus_client import Counter, Gauge
+    from prometheus_client import Counter, Gauge, Histogram
 
     registry = gateway.metrics.registry
     in_flight = Gauge("docroute_gateway_in_flight", "Generation requests being served.",
@@ -147,6 +147,17 @@ def _gateway_metrics(gateway: Gateway) -> Any:
                        ["reason"], registry=registry)
     for reason in ("auth", "concurrency", "body_size"):
         rejected.labels(reason)
+
+    overhead = Histogram("docroute_gateway_overhead_seconds",
+                         "The gateway's own time per answered request (x-docroute-overhead-ms).",
+                         buckets=(.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25),
+                         registry=registry)
+
+    def observe(entry: Entry) -> None:
+        if entry.overhead_ms is not None:
+            overhead.observe(entry.overhead_ms / 1000)
+
+    gateway.state.observers.append(observe)
 
     def on_reject(reason: str) -> None:
         rejected.labels(reason).inc()

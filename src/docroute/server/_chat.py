@@ -136,6 +136,16 @@ class Served:
     ttft_ms: float | None = None  # first text as the gateway saw it (fallbacks included)
     error: BaseException | None = None  # a stream that failed after its first chunk
     finished: float | None = None
+    upstream_s: float = 0.0  # inside model calls (every attempt), up to the answer/first text
+    overhead: float | None = None  # ms, the gateway's own time when the reply was ready
+
+    def overhead_ms(self, now: float) -> float:
+        """The gateway's own time so far: since the request arrived, minus the model calls.
+
+        LiteLLM's definition of proxy overhead (``x-litellm-overhead-duration-ms``): the
+        backend's HTTP client work counts as model time, as it does there.
+        """
+        return max(0.0, (now - self.started - self.upstream_s) * 1000)
 
     def headers(self) -> dict[str, str]:
         """``x-docroute-*`` response headers: who answered, with which window, after what."""
@@ -331,23 +341,29 @@ class ChatRouter:
     def _walk(self, call: ChatCall, started: float, *, stream: bool) -> Served:
         plan = self.plan(call)
         attempts: list[Attempt] = []
+        upstream_s = 0.0  # inside model calls, for the overhead
         for model in plan.chain:
             t0 = time.perf_counter()
             n_ctx: int | None = None
             chunks: Iterator[Chunk] | None = None
+            called: float | None = None
             try:
                 backend = self.pool.get(model)
                 request = self._request(call, plan, model, backend)
                 n_ctx = request.n_ctx
                 served = Served(call, plan, model, n_ctx, attempts, started, t0)
+                called = time.perf_counter()
                 if stream:
                     chunks = stream_chunks(backend, request)
                     served.first, served.chunks = _first_chunks(chunks), chunks
                     served.ttft_ms = (time.perf_counter() - started) * 1000
                 else:
                     served.generation = backend.generate(request)
+                served.upstream_s = upstream_s + time.perf_counter() - called
                 return served
             except FALLBACK_ERRORS as exc:
+                if called is not None:
+                    upstream_s += time.perf_counter() - called
                 _close(chunks)
                 attempts.append(Attempt(model, type(exc).__name__, str(exc)[:500], n_ctx,
                                         round(time.perf_counter() - t0, 4)))
@@ -422,7 +438,7 @@ class ChatRouter:
                        served.n_ctx, round(end - served.attempt_started, 4))
         return self._entry(served.call, served.plan, [*served.attempts, last],
                            served.generation, error, (end - served.started) * 1000,
-                           served.ttft_ms)
+                           served.ttft_ms, overhead_ms=served.overhead)
 
     def failed_entry(self, call: ChatCall, failure: ChatFailed, started: float,
                      ended: float) -> Entry | None:
@@ -434,7 +450,8 @@ class ChatRouter:
 
     def _entry(self, call: ChatCall, plan: Plan | None, attempts: list[Attempt],
                generation: Generation | None, error: BaseException | None,
-               latency_ms: float, ttft_ms: float | None, outcome: str | None = None) -> Entry:
+               latency_ms: float, ttft_ms: float | None, outcome: str | None = None,
+               overhead_ms: float | None = None) -> Entry:
         tried = [_attempt_dict(a) for a in attempts]
         model = attempts[-1].model if attempts else (plan.decision.model if plan else None)
         fallback_from = None
@@ -471,7 +488,7 @@ class ChatRouter:
         _log.info("%s %s -> %s %s attempts=%d %.1f ms%s", call.api, call.model, model, outcome,
                   len(attempts), latency_ms,
                   f" prompt={text[:2000]!r}" if self.settings.log_prompts else "")
-        return Entry(record, call.api, call.model, call.stream)
+        return Entry(record, call.api, call.model, call.stream, overhead_ms)
 
 
 def _attempt_dict(attempt: Attempt) -> dict[str, Any]:
@@ -553,15 +570,21 @@ async def respond(
         router.state.submit(functools.partial(router.served_entry, served))
 
     background = BackgroundTask(record)
+    headers = served.headers()
     if call.stream:
+        served.overhead = served.overhead_ms(time.perf_counter())  # up to the first byte
+        headers["x-docroute-overhead-ms"] = f"{served.overhead:.3f}"
         return StreamingResponse(
             router.stream_body(served, encoder),
             media_type=encoder.media_type,
-            headers={**served.headers(), "cache-control": "no-cache", "x-accel-buffering": "no"},
+            headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"},
             background=background,
         )
-    return Response(dumps(render(served)), media_type="application/json",
-                    headers=served.headers(), background=background)
+    body = dumps(render(served))
+    served.overhead = served.overhead_ms(time.perf_counter())
+    headers["x-docroute-overhead-ms"] = f"{served.overhead:.3f}"
+    return Response(body, media_type="application/json", headers=headers,
+                    background=background)
 
 
 def dumps(data: Any) -> bytes:

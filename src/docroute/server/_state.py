@@ -48,6 +48,7 @@ class Entry:
     api: str  # openai.chat | openai.completions | ollama.chat | ollama.generate
     requested: str  # the model name the client sent ("auto", "auto:complexity", a model)
     stream: bool
+    overhead_ms: float | None = None  # the gateway's own time (``x-docroute-overhead-ms``)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.record
@@ -65,6 +66,7 @@ class Entry:
             "fallback_from": r.fallback_from,
             "latency_ms": _round(r.latency_ms),
             "ttft_ms": _round(r.ttft_ms),
+            "overhead_ms": _round(self.overhead_ms, 3),
             "n_ctx": r.n_ctx,
             "prompt_tokens": r.prompt_tokens,
             "completion_tokens": r.completion_tokens,
@@ -81,8 +83,8 @@ def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
-    return {name: _round(percentile(values, q)) for name, q in
+def _percentiles(values: Sequence[float], digits: int = 2) -> dict[str, float | None]:
+    return {name: _round(percentile(values, q), digits) for name, q in
             (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}
 
 
@@ -101,6 +103,7 @@ class GatewayState:
         self._lock = threading.Lock()
         self._jobs: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
+        self.observers: list[Callable[[Entry], None]] = []  # called for each recorded entry
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -137,6 +140,9 @@ class GatewayState:
         if metrics is not None:
             for record in records:
                 metrics.observe(record)
+        for observe in self.observers:
+            for entry in entries:
+                observe(entry)
         with self._lock:
             self._entries.extend(entries)
             self.total += len(entries)
@@ -211,9 +217,11 @@ class GatewayState:
         """The dashboard's numbers over the last ``window_s`` seconds (see the module doc)."""
         now = self.clock()
         start = now - window_s
-        records = [e.record for e in self.entries(start)]
+        entries = self.entries(start)
+        records = [e.record for e in entries]
         answered = [r for r in records if r.succeeded]
         latency = [r.latency_ms for r in answered if r.latency_ms is not None]
+        overhead = [e.overhead_ms for e in entries if e.overhead_ms is not None]
         ttft = [r.ttft_ms for r in answered if r.ttft_ms is not None]
         recent = min(60.0, window_s, max(now - self.started, 1.0))
         report = summarize(records, start, now)
@@ -231,6 +239,7 @@ class GatewayState:
             "rate_per_s": round(sum(r.ts >= now - recent for r in records) / recent, 3),
             "latency_ms": _percentiles(latency),
             "ttft_ms": _percentiles(ttft),
+            "overhead_ms": _percentiles(overhead, 3),
             "models": [{"model": m, "requests": n, "share": round(n / len(answered), 4)}
                        for m, n in shares.most_common()],
             "fallbacks": {

@@ -151,7 +151,8 @@
     $("t-requests").textContent = String(s.requests);
     $("t-requests-sub").textContent = `${s.in_flight} in flight, window ${s.window_s / 60} min`;
     $("t-p50").textContent = fmtMs(s.latency_ms.p50);
-    $("t-p50-sub").textContent = `TTFT p50 ${fmtMs(s.ttft_ms.p50)}`;
+    $("t-p50-sub").textContent =
+      `TTFT p50 ${fmtMs(s.ttft_ms.p50)}, gateway's own p50 ${fmtMs(s.overhead_ms.p50)}`;
     $("t-p99").textContent = fmtMs(s.latency_ms.p99);
     $("t-p99-sub").textContent = `p95 ${fmtMs(s.latency_ms.p95)}`;
     $("t-fallbacks").textContent = String(s.fallbacks.count);
