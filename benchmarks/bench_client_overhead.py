@@ -36,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_fault_soak import LlamaServer, units
+from bench_fault_soak import units
 
+from docroute._testing import LlamaServer
 from docroute.backends import GenerationRequest, create_backend
 from docroute.config import ModelConfig
 from docroute.prompts import build_messages

@@ -22,10 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,11 +31,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from docroute._exceptions import DocrouteError
+from docroute._testing import LlamaServer
 from docroute.analyze import extract_units
-from docroute.backends._embedded import resolve_model_path
 from docroute.backends.openai import OpenAIBackend
 from docroute.config import Config, ContextConfig, ModelConfig, RoutingConfig
 from docroute.dispatch import dispatch_unit
@@ -46,67 +41,6 @@ from docroute.pool import ModelPool
 from docroute.types import Unit
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "python"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LlamaServer:
-    """One llama-cpp-python server process on 127.0.0.1 (log in ``log_dir``)."""
-
-    def __init__(self, log_dir: Path, n_ctx: int = 1024, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.n_ctx = n_ctx
-        self.log = log_dir / f"llama-server-{self.port}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout_s: float = 120.0) -> LlamaServer:
-        model = resolve_model_path("embedded:smollm2-135m")
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
-               "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(self.port),
-               "--n_ctx", str(self.n_ctx), "--n_threads", "1", "--verbose", "False",
-               "--interrupt_requests", "False"]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"llama.cpp server exited; see {self.log}")
-            try:
-                if httpx.get(f"{self.url}/v1/models", timeout=1.0,
-                             trust_env=False).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"llama.cpp server on {self.port} not ready; see {self.log}")
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
 
 
 def units() -> list[Unit]:

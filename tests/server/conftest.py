@@ -19,9 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _procs import TOKEN, GatewayProcess, LlamaServer, free_port
+from _procs import TOKEN, GatewayProcess, LlamaServer
 from _support import Embedded, Live, asgi_client
 
+from docroute._testing import free_port
 from docroute.config import Config, ContextConfig, ModelConfig, RoutingConfig
 from docroute.pool import ModelPool
 from docroute.server import ServerSettings, create_app

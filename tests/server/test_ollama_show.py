@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 import ollama
 import pytest
-from _procs import TOKEN, GatewayProcess, free_port
+from _procs import TOKEN, GatewayProcess
 from _support import Embedded, asgi_client
 
+from docroute._testing import free_port
 from docroute.server import ServerSettings, create_app
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _procs import LlamaServer, Proc, _wait_http, free_port
+from _procs import LlamaServer
+
+from docroute._testing import Proc, free_port
+from docroute._testing import wait_http as _wait_http
 
 pytestmark = pytest.mark.model
 

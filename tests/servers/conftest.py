@@ -1,9 +1,9 @@
 """Real model servers for the server-backend tests, and the faults injected into them.
 
-* ``LlamaServer``: a real ``python -m llama_cpp.server`` process (llama-cpp-python's
-  OpenAI-compatible server) serving the embedded SmolLM2-135M GGUF on 127.0.0.1, on a free
-  port, one thread. Tests kill it (SIGKILL), pause it (SIGSTOP / SIGCONT) and restart it on the
-  same port.
+* ``LlamaServer`` (``docroute._testing``): a real ``python -m llama_cpp.server`` process
+  (llama-cpp-python's OpenAI-compatible server) serving the embedded SmolLM2-135M GGUF on
+  127.0.0.1, on a free port, one thread. Tests kill it (SIGKILL), pause it (SIGSTOP / SIGCONT)
+  and restart it on the same port; ``start_server`` starts one and stops it at the end.
 * ``Overloaded``: a tiny HTTP server on loopback that lists the model and answers every chat
   completion with ``503 Service Unavailable`` (OpenAI's error body, ``Retry-After``).
   llama-cpp-python's server has no request queue limit, so it never answers 503 by itself;
@@ -16,10 +16,7 @@
 from __future__ import annotations
 
 import json
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,110 +24,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from docroute._testing import DEFAULT_ALIAS, LlamaServer, free_port
 from docroute.analyze import extract_units
-from docroute.backends._embedded import resolve_model_path
 from docroute.config import Config, ContextConfig, ModelConfig, RoutingConfig
 from docroute.types import Unit
 
-ALIAS = "smollm2"
-STARTUP_TIMEOUT_S = 90.0
+ALIAS = DEFAULT_ALIAS
 # Server-backend options for tests: quick retries, short health checks, exact local counts.
 FAST = {"retries": 1, "backoff_s": 0.05, "backoff_max_s": 0.2, "health_timeout_s": 2.0,
         "tokenizer": "embedded:smollm2-135m"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LlamaServer:
-    """One real llama-cpp-python server process; its output goes to a log file."""
-
-    def __init__(self, log_dir: Path, *, n_ctx: int = 1024, alias: str = ALIAS,
-                 api_key: str | None = None,
-                 models: list[dict[str, Any]] | None = None) -> None:
-        """One SmolLM2 model (``n_ctx``, ``alias``, ``api_key``), or ``models``: the server's
-        ``--config_file`` model list (``model``, ``model_alias``, ``n_ctx``, ...)."""
-        self.port = free_port()
-        self.n_ctx, self.alias, self.api_key, self.models = n_ctx, alias, api_key, models
-        self.log = log_dir / f"llama-server-{self.port}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def command(self) -> list[str]:
-        if self.models is not None:  # the config file's host and port win over the flags
-            config = self.log.with_suffix(".json")
-            config.write_text(json.dumps({"host": "127.0.0.1", "port": self.port,
-                                          "interrupt_requests": False, "models": self.models}))
-            return [sys.executable, "-m", "llama_cpp.server", "--config_file", str(config)]
-        model = resolve_model_path("embedded:smollm2-135m")
-        return [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
-                "--model_alias", self.alias, "--host", "127.0.0.1", "--port", str(self.port),
-                "--n_ctx", str(self.n_ctx), "--n_threads", "1", "--verbose", "False",
-                "--interrupt_requests", "False",
-                *(["--api_key", self.api_key] if self.api_key else [])]
-
-    def start(self) -> LlamaServer:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-        self.wait_ready()
-        return self
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc is None or self.proc.poll() is not None:
-                raise RuntimeError(f"llama.cpp server exited; see {self.log}:\n"
-                                   + self.log.read_text(errors="replace")[-2000:])
-            try:
-                headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-                answer = httpx.get(f"{self.url}/v1/models", headers=headers, timeout=1.0,
-                                   trust_env=False)
-                if answer.status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"llama.cpp server on port {self.port} not ready; see {self.log}")
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would: no goodbye to open connections."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.resume()
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def pause(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-
-    def restart(self) -> None:
-        """Kill, then start again on the same port."""
-        self.kill()
-        self.start()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.resume()
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

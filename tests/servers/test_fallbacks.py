@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from docroute._testing import LlamaServer
 from docroute.backends._embedded import resolve_model_path
 from docroute.config import ModelConfig
 from docroute.dispatch import Dispatched, dispatch_unit
 from docroute.pool import ModelPool
 from docroute.types import Unit
 
-from .conftest import ALIAS, LlamaServer, Overloaded, chain_config, server_model
+from .conftest import ALIAS, Overloaded, chain_config, server_model
 
 pytestmark = pytest.mark.model
 

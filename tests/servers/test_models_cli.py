@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from docroute._testing import LlamaServer
 from docroute.cli import app
-
-from .conftest import LlamaServer
 
 runner = CliRunner()
 

@@ -15,10 +15,11 @@ from docroute._exceptions import (
     ConfigError,
     ContextOverflowError,
 )
+from docroute._testing import LlamaServer
 from docroute.backends import GenerationRequest, create_backend
 from docroute.backends.openai import OpenAIBackend
 
-from .conftest import ALIAS, LlamaServer, server_model
+from .conftest import ALIAS, server_model
 
 SCHEMA = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 12}},
           "required": ["name"], "additionalProperties": False}

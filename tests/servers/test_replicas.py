@@ -23,12 +23,13 @@ from docroute._exceptions import (
     BackendUnavailable,
     ModelNotFound,
 )
+from docroute._testing import LlamaServer
 from docroute.backends import GenerationRequest, create_backend
 from docroute.backends._replicas import CircuitBreaker, Replica, ReplicaSet
 from docroute.backends._retry import RetryPolicy, call_with_retry
 from docroute.backends.openai import OpenAIBackend
 
-from .conftest import LlamaServer, server_model
+from .conftest import server_model
 
 HI = GenerationRequest(messages=[{"role": "user", "content": "Say hi."}], max_tokens=4)
 

@@ -21,12 +21,13 @@ from docroute._exceptions import (
     ConfigError,
     ModelNotFound,
 )
+from docroute._testing import LlamaServer
 from docroute.backends import GenerationRequest, create_backend
 from docroute.backends._replicas import CircuitBreaker, Replica, ReplicaSet
 from docroute.backends._retry import RetryPolicy, call_with_retry
 from docroute.backends.openai import OpenAIBackend
 
-from .conftest import LlamaServer, server_model
+from .conftest import server_model
 
 HI = GenerationRequest(messages=[{"role": "user", "content": "Say hi."}], max_tokens=4)
 LONG = GenerationRequest(
@@ -207,7 +208,7 @@ def test_was_up_only_after_a_replica_answered() -> None:
 def test_a_server_that_was_never_up_is_not_waited_for() -> None:
     """Nothing listens on the port: the request gives up at once for the next model of the
     chain instead of waiting out its 600 s budget (a real refused connection on loopback)."""
-    from .conftest import free_port
+    from docroute._testing import free_port
 
     backend = create_backend("smol", server_model([f"http://127.0.0.1:{free_port()}"],
                                                    retries=None, retry_budget_s=600.0,
