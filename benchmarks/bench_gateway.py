@@ -45,9 +45,7 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -60,47 +58,23 @@ from typing import Any
 
 import httpx
 
+from docroute._testing import LlamaServer, Proc, free_port
+
 HERE = Path(__file__).parent
 ASK = [{"role": "user", "content": "Say hi."}]
 KEY = "sk-bench-0123456789abcdef"  # both proxies check a bearer token on every request
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: the process exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1.0, trust_env=False).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"{url}: not ready after {timeout_s} s")
 
 
 @contextmanager
 def process(args: list[str], ready_url: str, log: Path,
             env: dict[str, str] | None = None) -> Iterator[int]:
     """Run ``args`` until the block ends; yields its pid once ``ready_url`` answers."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
-        try:
-            wait_http(ready_url, proc)
-            yield proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    proc = Proc(args, log, env)
+    try:
+        proc.wait_http(ready_url)
+        yield proc.pid
+    finally:
+        proc.stop()
 
 
 _DOCROUTE = textwrap.dedent("""
@@ -293,7 +267,7 @@ def report(title: str, results: dict[tuple[str, int], dict[str, Any]], concurren
              "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for c in concurrencies:
         direct = results["direct", c]
-        for name in ["direct", *proxies]:
+        for name in ["direct", *(p for p in proxies if (p, c) in results)]:
             row = results[name, c]
             added = ("", "") if name == "direct" else (
                 f"{row['p50'] - direct['p50']:+.3f}", f"{row['p99'] - direct['p99']:+.3f}")
@@ -310,15 +284,10 @@ def litellm_binary(given: str | None) -> str | None:
 
 
 def start_llama(stack: ExitStack, work: Path) -> tuple[str, int]:
-    from docroute.backends._embedded import resolve_model_path
-
-    port = free_port()
-    model = resolve_model_path("embedded:smollm2-135m")
-    pid = stack.enter_context(process(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
-         "smol", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024",
-         "--n_threads", "1"], f"http://127.0.0.1:{port}/v1/models", work / "llama.log"))
-    return f"http://127.0.0.1:{port}", pid
+    server = LlamaServer(work, alias="smol", n_ctx=1024, n_threads=1).start()
+    stack.callback(server.stop)
+    assert server.pid is not None
+    return server.url, server.pid
 
 
 def start_proxies(stack: ExitStack, work: Path, upstreams: dict[str, tuple[str, str]],
@@ -329,7 +298,8 @@ def start_proxies(stack: ExitStack, work: Path, upstreams: dict[str, tuple[str, 
     name -> (base URL, pid)."""
     (work / "docroute.toml").write_text(docroute_config(upstreams))
     proxies = {}
-    runs = [("docroute" if n == 1 else f"docroute-w{n}", n, None) for n in workers]
+    runs: list[tuple[str, int, dict[str, str] | None]] = [
+        ("docroute" if n == 1 else f"docroute-w{n}", n, None) for n in workers]
     if baseline is not None:
         runs.append(("docroute-base", 1, {**os.environ, "PYTHONPATH": str(baseline)}))
     for name, n, env in runs:
@@ -420,6 +390,8 @@ def main() -> None:
             found = {"direct": (f"{upstreams[upstream][0]}{path}", {**body, "model": model},
                                 pids[upstream])}
             for name in ("answer", "forward", "raw") if floors else ():
+                if name == "answer" and upstream != "bench":
+                    continue  # it answers by itself: a reference for the responder only
                 url, pid = floors[name if name == "answer" else f"{name}-{upstream}"]
                 found[f"floor-{name}"] = (f"{url}{path}", {**body, "model": model}, pid)
             for name in names:
