@@ -174,7 +174,13 @@ async def load(url: str, body: dict[str, Any], concurrency: int, n: int,
             for _ in range(count):
                 start = time.perf_counter()
                 writer.write(request)
-                status, overhead = await _read_response(reader)
+                try:
+                    status, overhead = await _read_response(reader)
+                except (asyncio.IncompleteReadError, ConnectionError):  # closed: an error
+                    errors += 1
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(target.host, target.port)
+                    continue
                 elapsed = (time.perf_counter() - start) * 1000
                 if status != 200:
                     errors += 1
@@ -344,6 +350,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="per target, round, level")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--llama", action="store_true", help="also behind llama.cpp")
+    parser.add_argument("--no-responder", action="store_true",
+                        help="skip the minimal responder upstream (with --llama)")
     parser.add_argument("--llama-concurrency", type=int, nargs="+", default=[1],
                         help="concurrency levels behind llama.cpp, e.g. 1 32")
     parser.add_argument("--llama-requests", type=int, default=0,
@@ -404,10 +412,11 @@ def main() -> None:
                 found["litellm"] = (f"{url}{path}", {**body, "model": upstream}, pid)
             return found
 
-        print("upstream: minimal OpenAI-compatible responder (no model)")
-        results = run_matrix(targets("bench", "bench"), [1, 32], args.requests, args.rounds)
-        out += report("Minimal responder upstream (no model)", results, [1, 32], names)
-        raw["responder"] = {f"{k[0]}@{k[1]}": v for k, v in results.items()}
+        if not args.no_responder:
+            print("upstream: minimal OpenAI-compatible responder (no model)")
+            results = run_matrix(targets("bench", "bench"), [1, 32], args.requests, args.rounds)
+            out += report("Minimal responder upstream (no model)", results, [1, 32], names)
+            raw["responder"] = {f"{k[0]}@{k[1]}": v for k, v in results.items()}
         if args.llama:
             print("upstream: llama.cpp server, SmolLM2-135M, max_tokens 1")
             levels = args.llama_concurrency
