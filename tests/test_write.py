@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import shutil
 import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +21,7 @@ from docroute.analyze import extract_units
 from docroute.render import render_help
 from docroute.types import DocContent, Insertion, Unit
 from docroute.write import (
+    WriteRefusedError,
     apply_docs,
     atomic_write,
     check_only_docs_changed,
@@ -267,16 +275,228 @@ def test_write_docs_refuses_code_changes(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == ["Thing.ps1"]
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
-def test_atomic_write_keeps_the_owner_when_run_as_root(tmp_path: Path) -> None:
-    target = tmp_path / "owned.ps1"
-    target.write_text("old\n", encoding="utf-8")
-    os.chown(target, 1234, 5678)
-    atomic_write(target, "new\n")
-    info = target.stat()
-    assert (info.st_uid, info.st_gid) == (1234, 5678)
-
-
 def test_unified_diff_splits_only_at_line_feeds() -> None:
     diff = unified_diff("a.py", "x = '\x0c'\r\ny\r\n", "x = '\x0c'\r\nz\r\n")
     assert diff.split("\n")[3:] == [" x = '\x0c'\r", "-y\r", "+z\r", ""]
+
+
+# -- permissions and ownership --------------------------------------------------------------
+
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+NOBODY = 65534
+needs_root = pytest.mark.skipif(
+    not IS_ROOT, reason="needs root: only root can create a file owned by another user"
+)
+
+
+@needs_root
+def test_atomic_write_keeps_the_owner_when_run_as_root(tmp_path: Path) -> None:
+    """Root may write anything, a read-only file of another user too, and keeps its owner."""
+    target = tmp_path / "owned.ps1"
+    target.write_text("old\n", encoding="utf-8")
+    os.chown(target, 1234, 5678)
+    target.chmod(0o444)
+    atomic_write(target, "new\n", expected="old\n")
+    info = target.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (1234, 5678, 0o444)
+    assert target.read_text(encoding="utf-8") == "new\n"
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A temp folder another user can enter (pytest's own is private to its user)."""
+    path = Path(tempfile.mkdtemp(prefix="docroute-write-"))
+    path.chmod(0o755)
+    yield path
+    for sub in path.rglob("*"):
+        if sub.is_dir() and not sub.is_symlink():
+            sub.chmod(0o755)
+    shutil.rmtree(path)
+
+
+_WRITE_EACH = """
+import json, sys
+from pathlib import Path
+from docroute.write import atomic_write
+out = {}
+for name in sys.argv[1:]:
+    old = Path(name).read_text(encoding="utf-8") if Path(name).exists() else None
+    try:
+        atomic_write(name, "x = 2\\n", expected=old)
+        out[name] = "written"
+    except Exception as exc:
+        out[name] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(out))
+"""
+
+
+def write_as_other_user(folder: Path, *names: str) -> dict[str, str]:
+    """``atomic_write`` each of ``names`` (relative to ``folder``, as a user would type them)
+    in a child process, as ``nobody`` when the tests run as root (root may write anything),
+    else as the current user. Each name maps to ``written`` or ``ExceptionType: message``."""
+    python, as_nobody = sys.executable, {}
+    if IS_ROOT:
+        # the venv's interpreter may sit in root's private home: use the system's build of
+        # the same Python version, with the venv's packages and docroute's source on the path
+        python = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+        if not os.access(python, os.X_OK):
+            pytest.skip(f"running as root and {python} is missing: cannot drop privileges")
+        as_nobody = {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+    paths = [p for p in sys.path if p.endswith("site-packages")]
+    paths.append(str(Path(__file__).parent.parent / "src"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    proc = subprocess.run([python, "-c", _WRITE_EACH, *names], capture_output=True, text=True,
+                          env=env, cwd=folder, check=False, timeout=120,
+                          **as_nobody)  # type: ignore[call-overload]
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, str] = json.loads(proc.stdout)
+    return result
+
+
+def make(path: Path, mode: int, owner: tuple[int, int] | None = None) -> os.stat_result:
+    path.write_text("x = 1\n", encoding="utf-8")
+    if owner is not None:
+        os.chown(path, *owner)
+    path.chmod(mode)
+    return path.stat()
+
+
+def assert_untouched(path: Path, before: os.stat_result) -> None:
+    after = path.stat()
+    assert path.read_text(encoding="utf-8") == "x = 1\n"
+    assert (after.st_ino, after.st_uid, after.st_gid, after.st_mode) == (
+        before.st_ino, before.st_uid, before.st_gid, before.st_mode)
+    assert not [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_read_only_file_is_refused(shared_tmp: Path) -> None:
+    """The reviewer's case: ``ro.py`` 0444 owned by root in a folder anyone can write, written
+    as ``nobody``, was replaced and given to ``nobody``. Now it is refused, as editors do."""
+    shared_tmp.chmod(0o777)
+    before = make(shared_tmp / "ro.py", 0o444)
+    assert write_as_other_user(shared_tmp, "ro.py") == {
+        "ro.py": "WriteRefusedError: ro.py is read-only"}
+    assert_untouched(shared_tmp / "ro.py", before)
+
+
+def test_an_unwritable_folder_is_named_not_the_temp_file(shared_tmp: Path) -> None:
+    """Was ``[Errno 13] Permission denied: '.../sub/.k.py.b5357c6d.tmp'``."""
+    sub = shared_tmp / "sub"
+    sub.mkdir()
+    before = make(sub / "k.py", 0o666)
+    sub.chmod(0o755 if IS_ROOT else 0o555)  # nobody (or we, not root) cannot write in it
+    assert write_as_other_user(shared_tmp, "sub/k.py", "sub/new.py") == {
+        "sub/k.py": "WriteRefusedError: sub/k.py: the folder is not writable",
+        "sub/new.py": "WriteRefusedError: sub/new.py: the folder is not writable",
+    }
+    sub.chmod(0o755)
+    assert_untouched(sub / "k.py", before)
+    assert not (sub / "new.py").exists()
+
+
+def test_a_link_names_the_folder_of_its_target(shared_tmp: Path) -> None:
+    shared_tmp.chmod(0o777)
+    sub = shared_tmp / "sub"
+    sub.mkdir()
+    before = make(sub / "k.py", 0o666)
+    sub.chmod(0o755 if IS_ROOT else 0o555)
+    (shared_tmp / "link.py").symlink_to("sub/k.py")
+    result = write_as_other_user(shared_tmp, "link.py")
+    real = os.path.realpath(sub / "k.py")
+    assert result == {
+        "link.py": f"WriteRefusedError: link.py: the folder of {real} is not writable"}
+    sub.chmod(0o755)
+    assert_untouched(sub / "k.py", before)
+
+
+@needs_root
+def test_a_writable_file_of_another_user_is_refused_not_given_away(shared_tmp: Path) -> None:
+    """``nobody`` may write into a world-writable file of root's, but the replacement would
+    belong to ``nobody``: refused, so the owner never changes."""
+    shared_tmp.chmod(0o777)
+    before = make(shared_tmp / "gw.py", 0o666, (0, 0))
+    assert write_as_other_user(shared_tmp, "gw.py") == {
+        "gw.py": "WriteRefusedError: gw.py is owned by root, not nobody: replacing it would"
+                 " change its owner, so it was left alone"}
+    assert_untouched(shared_tmp / "gw.py", before)
+
+
+@needs_root
+def test_a_group_the_owner_is_not_in_is_refused(shared_tmp: Path) -> None:
+    shared_tmp.chmod(0o777)
+    before = make(shared_tmp / "g.py", 0o644, (NOBODY, 0))
+    result = write_as_other_user(shared_tmp, "g.py")
+    assert result["g.py"].startswith(
+        "WriteRefusedError: g.py has group root, which nobody is not in: replacing it would"
+        " change its group to ")
+    assert_untouched(shared_tmp / "g.py", before)
+
+
+def test_the_owner_writes_their_file_and_keeps_its_mode(shared_tmp: Path) -> None:
+    """The ordinary case, as ``nobody`` under root: owner, group and mode (set-uid bit too,
+    which a chown or a write by a non-root user clears) stay."""
+    shared_tmp.chmod(0o777)
+    ids = (NOBODY, NOBODY) if IS_ROOT else None
+    before = make(shared_tmp / "own.py", 0o4755, ids)
+    assert write_as_other_user(shared_tmp, "own.py", "new.py") == {
+        "own.py": "written", "new.py": "written"}
+    after = (shared_tmp / "own.py").stat()
+    assert (shared_tmp / "own.py").read_text(encoding="utf-8") == "x = 2\n"
+    assert (after.st_uid, after.st_gid, after.st_mode) == (
+        before.st_uid, before.st_gid, before.st_mode)
+    assert after.st_ino != before.st_ino  # replaced, not written in place
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (PermissionError(errno.EACCES, "Permission denied"), "the folder is not writable"),
+        (OSError(errno.EROFS, "Read-only file system"), "the file system is read-only"),
+    ],
+)
+def test_refusals_from_creating_the_temp_file_name_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, message: str
+) -> None:
+    target = tmp_path / "a.py"
+    target.write_text("x = 1\n", encoding="utf-8")
+    error.filename = str(tmp_path / ".a.py.0badcafe.tmp")
+
+    def failing_create(directory: Path, name: str) -> tuple[int, Path]:
+        raise error
+
+    monkeypatch.setattr(write, "_create_temp", failing_create)
+    with pytest.raises(WriteRefusedError) as caught:
+        atomic_write(target, "x = 2\n")
+    assert str(caught.value) == f"{target}: {message}"
+    assert caught.value.errno == error.errno and caught.value.filename == str(target)
+    assert caught.value.__cause__ is error
+
+
+def test_other_errors_from_creating_the_temp_file_name_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "a.py"
+    target.write_text("x = 1\n", encoding="utf-8")
+
+    def full_disk(directory: Path, name: str) -> tuple[int, Path]:
+        raise OSError(errno.ENOSPC, "No space left on device", str(directory / ".a.py.0.tmp"))
+
+    monkeypatch.setattr(write, "_create_temp", full_disk)
+    with pytest.raises(OSError) as caught:
+        atomic_write(target, "x = 2\n")
+    assert str(caught.value) == f"[Errno {errno.ENOSPC}] No space left on device: '{target}'"
+
+
+def test_a_refused_rename_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """E.g. a sticky folder, or an immutable file: the temp file goes, the message names the
+    file."""
+    target = tmp_path / "a.py"
+    target.write_text("x = 1\n", encoding="utf-8")
+
+    def refused_replace(src: str, dst: str) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted", src, dst)
+
+    monkeypatch.setattr(write.os, "replace", refused_replace)
+    with pytest.raises(WriteRefusedError, match=r"a\.py: the folder does not allow replacing it$"):
+        atomic_write(target, "x = 2\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.py"]

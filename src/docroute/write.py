@@ -11,20 +11,39 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
 import os
 import secrets
 import stat
 from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
+from typing import NoReturn
 
 from ._exceptions import ParseError, UnsafeEditError
 from .analyze import code_tokens
 from .types import Unit
 
-__all__ = ["apply_docs", "atomic_write", "check_only_docs_changed", "unified_diff", "write_docs"]
+__all__ = [
+    "WriteRefusedError",
+    "apply_docs",
+    "atomic_write",
+    "check_only_docs_changed",
+    "unified_diff",
+    "write_docs",
+]
 
 _TEMP_ATTEMPTS = 10
+
+
+class WriteRefusedError(PermissionError):
+    """``atomic_write`` will not or cannot replace a file: it is read-only, its folder is
+    not writable, or replacing it would change its owner or group. ``str()`` is the reason,
+    naming the file as the caller gave it (never the temp file); ``filename`` is that path.
+    """
+
+    def __str__(self) -> str:
+        return str(self.strerror) if self.strerror else super().__str__()
 
 
 def _newline_of(text: str) -> str:
@@ -129,11 +148,80 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _copy_ownership(original: os.stat_result, temp: Path) -> None:
-    """Give the temp file the original's owner and group where allowed (e.g. as root)."""
-    if hasattr(os, "chown"):
-        with contextlib.suppress(OSError):
-            os.chown(temp, original.st_uid, original.st_gid)
+def _refused(path: Path | str, reason: str, code: int = errno.EACCES) -> WriteRefusedError:
+    return WriteRefusedError(code, reason, os.fspath(path))
+
+
+def _user_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def _group_name(gid: int) -> str:
+    try:
+        import grp
+
+        return grp.getgrgid(gid).gr_name
+    except (ImportError, KeyError):
+        return f"gid {gid}"
+
+
+def _is_writable(target: Path) -> bool:
+    """Whether this process may write ``target`` (its effective ids where the platform can
+    check them; root may write any file on a writable file system)."""
+    effective = os.access in os.supports_effective_ids
+    return os.access(target, os.W_OK, effective_ids=effective)
+
+
+def _folder_of(path: Path | str, target: Path) -> str:
+    """``the folder``, or ``the folder of TARGET`` when ``path`` is a link into another one."""
+    given = Path(os.path.realpath(os.path.dirname(os.path.abspath(path))))
+    return "the folder" if given == target.parent else f"the folder of {target}"
+
+
+def _reraise_for(path: Path | str, target: Path, exc: OSError, action: str) -> NoReturn:
+    """Raise ``exc`` (from creating or renaming the temp file) restated for the real file:
+    ``PATH: the folder ACTION`` for a permission error, else the error with ``path`` as its
+    file name. An error without an OS error number is raised as it is."""
+    if exc.errno is None or exc.strerror is None:
+        raise exc
+    if exc.errno == errno.EROFS:
+        raise _refused(path, f"{path}: the file system is read-only", errno.EROFS) from exc
+    if isinstance(exc, PermissionError):
+        raise _refused(path, f"{path}: {_folder_of(path, target)} {action}", exc.errno) from exc
+    raise type(exc)(exc.errno, exc.strerror, os.fspath(path)) from exc
+
+
+def _keep_ownership(fd: int, original: os.stat_result, path: Path | str) -> None:
+    """Give the new file (``fd``) the original's owner and group, or refuse.
+
+    Only root (or another process allowed to ``chown``) can give a new file someone else's
+    owner; an owner can give it any group they belong to. When the result still differs,
+    replacing the file would hand it to a new owner or group: raise instead.
+    """
+    if not hasattr(os, "fchown"):
+        return  # no POSIX ownership (Windows): nothing to keep
+    with contextlib.suppress(OSError):
+        os.fchown(fd, original.st_uid, original.st_gid)
+    now = os.fstat(fd)
+    if now.st_uid != original.st_uid:
+        owner, us = _user_name(original.st_uid), _user_name(now.st_uid)
+        raise _refused(
+            path,
+            f"{path} is owned by {owner}, not {us}: replacing it would change its owner,"
+            " so it was left alone",
+        )
+    if now.st_gid != original.st_gid:
+        group, ours = _group_name(original.st_gid), _group_name(now.st_gid)
+        raise _refused(
+            path,
+            f"{path} has group {group}, which {_user_name(now.st_uid)} is not in: replacing"
+            f" it would change its group to {ours}, so it was left alone",
+        )
 
 
 def atomic_write(
@@ -142,14 +230,28 @@ def atomic_write(
     """Replace ``path`` with ``text`` atomically: readers see the old file or the new one.
 
     The text goes to a temp file in the same directory (written with ``newline=""``, so line
-    endings stay as given), is flushed and fsynced, gets the original file's permission bits
-    (and owner, where allowed), and is renamed over the target with ``os.replace``. A
-    symlink is followed, so the link stays and its target is replaced. When ``expected`` is
-    given, the file is re-read just before the rename and must still equal it. On any error
-    the original is untouched and the temp file is removed.
+    endings stay as given), is flushed and fsynced, gets the original file's owner, group and
+    permission bits, and is renamed over the target with ``os.replace``. A symlink is
+    followed, so the link stays and its target is replaced. When ``expected`` is given, the
+    file is re-read just before the rename and must still equal it. On any error the original
+    is untouched and the temp file is removed.
+
+    A rename replaces the file rather than writing into it, which would bypass its
+    permissions and owner; so, as editors do, these are refused (``WriteRefusedError``):
+
+    - a file this process cannot write (``ro.py is read-only``). Root can write any file;
+    - a file whose owner or group the new file cannot get: one owned by another user (only
+      root can give a file away), or with a group the owner is not in. This includes a
+      group- or world-writable file of another user: the process may write into it, but the
+      replacement would be its own, so the owner would change. Refused rather than written
+      in place, which could leave it half-written;
+    - a file in a folder this process cannot write, or on a read-only file system.
+
+    Error messages name ``path`` as given, never the temp file.
 
     Raises:
         UnsafeEditError: the file no longer equals ``expected``.
+        WriteRefusedError: one of the refusals above (a ``PermissionError``).
         OSError: the file could not be written.
     """
     target = Path(os.path.realpath(path))
@@ -157,18 +259,28 @@ def atomic_write(
         original: os.stat_result | None = target.stat()
     except FileNotFoundError:
         original = None
-    fd, temp = _create_temp(target.parent, target.name)
+    if original is not None and not _is_writable(target):
+        raise _refused(path, f"{path} is read-only")
+    try:
+        fd, temp = _create_temp(target.parent, target.name)
+    except OSError as exc:
+        _reraise_for(path, target, exc, "is not writable")
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+            if original is not None:
+                _keep_ownership(handle.fileno(), original, path)
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         if original is not None:
-            _copy_ownership(original, temp)
+            # after the write and the chown, which may clear the set-id bits
             os.chmod(temp, stat.S_IMODE(original.st_mode))
         if expected is not None and _current_text(target, encoding) != expected:
             raise UnsafeEditError(f"{path} changed on disk since it was read; not written")
-        os.replace(temp, target)
+        try:
+            os.replace(temp, target)
+        except OSError as exc:
+            _reraise_for(path, target, exc, "does not allow replacing it")
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
