@@ -2,7 +2,9 @@
 
 The config is a TOML file (``docroute.toml`` in the working directory, or ``--config FILE``).
 With no file, docroute uses the embedded default: two small models that PyPI packages ship,
-run in-process by llama.cpp. See the README for a complete example.
+run in-process by llama.cpp. A file says only what differs from it: every section and key is
+optional, and a file without ``[models]`` keeps the embedded models (one with ``[models]``
+has exactly its own). See the README for a complete example.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._exceptions import ConfigError
-from .server._settings import ServerSettings
+from .server._settings import ServerSettings, invalid_settings
 
 __all__ = [
     "Config",
@@ -104,12 +106,15 @@ class Config(_Strict):
         if not self.models:
             raise ValueError("at least one model must be configured")
         names = set(self.models)
+        known = ", ".join(self.models)
         if self.routing.default_model and self.routing.default_model not in names:
-            raise ValueError(f"routing.default_model {self.routing.default_model!r} is not a model")
+            raise ValueError(f"routing.default_model {self.routing.default_model!r} is not a "
+                             f"configured model ({known})")
         for name, model in self.models.items():
             for fb in model.fallbacks or []:
                 if fb not in names:
-                    raise ValueError(f"models.{name}.fallbacks names unknown model {fb!r}")
+                    raise ValueError(f"models.{name}.fallbacks names unknown model {fb!r} "
+                                     f"({known})")
         return self
 
     def default_model_name(self) -> str:
@@ -143,7 +148,15 @@ def default_config() -> Config:
 
 
 def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
-    """Load ``path``, else ``docroute.toml`` in ``cwd``, else the embedded default."""
+    """Load ``path``, else ``docroute.toml`` in ``cwd``, else the embedded default.
+
+    A file is read on top of the embedded default (``_onto_default``): what it leaves out keeps
+    the default's value.
+
+    Raises:
+        ConfigError: the file is missing, not TOML, or not a valid config (one short
+            ``key.path: problem`` line per error).
+    """
     if path is None:
         candidate = (cwd or Path.cwd()) / CONFIG_FILENAME
         if not candidate.is_file():
@@ -156,6 +169,25 @@ def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
     try:
-        return Config.model_validate({**data, "source": str(path)})
+        return Config.model_validate({**_onto_default(data), "source": str(path)})
     except ValidationError as exc:
-        raise ConfigError(f"invalid config {path}:\n{exc}") from exc
+        raise invalid_settings(f"invalid config {path}", exc, Config, hidden=("source",)) from exc
+
+
+def _onto_default(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` from a file, completed by the embedded default.
+
+    ``[models]`` is all or nothing: a file that defines models has exactly those (the embedded
+    ones, and the embedded ``routing.default_model`` that names one of them, do not apply).
+    Without ``[models]`` the embedded models are used, and ``routing.default_model`` is the
+    embedded one unless the file sets it. Every other section and key that the file leaves
+    out gets its default from the section's model, which is what the embedded default uses.
+    """
+    if "models" in data:
+        return data
+    default = default_config()
+    merged = {**data, "models": default.models}
+    routing = data.get("routing", {})
+    if isinstance(routing, dict) and "default_model" not in routing:
+        merged["routing"] = {**routing, "default_model": default.routing.default_model}
+    return merged

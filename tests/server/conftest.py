@@ -33,6 +33,16 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_gateway_tokens_from_the_shell() -> Iterator[None]:
+    """``DOCROUTE_API_KEYS`` is read by default: one set in the shell would secure every app
+    (and gateway process) that these tests create without auth. Session-scoped and autouse, so
+    it is gone before the session's gateway processes copy the environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DOCROUTE_API_KEYS", raising=False)
+        yield
+
+
 @pytest.fixture(scope="session")
 def embedded() -> Embedded:
     config = Config(

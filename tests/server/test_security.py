@@ -154,6 +154,33 @@ def test_tokens_come_from_the_config_and_the_named_variable() -> None:
         ServerSettings().with_overrides(port=70000)
 
 
+def test_tokens_come_from_docroute_api_keys_by_default() -> None:
+    settings = ServerSettings()
+    assert settings.api_keys_env == "DOCROUTE_API_KEYS"
+    assert settings.tokens({"DOCROUTE_API_KEYS": "sekret, other"}) == {"sekret", "other"}
+    assert settings.tokens({}) == frozenset()  # unset: no tokens, no error
+    assert settings.tokens({"DOCROUTE_API_KEYS": " , "}) == frozenset()  # empty: the same
+    assert ServerSettings(api_keys_env="").tokens({"DOCROUTE_API_KEYS": "x"}) == frozenset()
+    remote = ServerSettings(host="0.0.0.0")
+    remote.check_bind(remote.tokens({"DOCROUTE_API_KEYS": "sekret"}))
+    with pytest.raises(ConfigError, match="DOCROUTE_API_KEYS=token1,token2"):
+        remote.check_bind(remote.tokens({}))
+
+
+async def test_docroute_api_keys_secures_an_app_with_default_settings(
+    embedded: Embedded
+) -> None:
+    settings = ServerSettings(record=False)
+    app = create_app(embedded.config, settings=settings, pool=embedded.pool,
+                     environ={"DOCROUTE_API_KEYS": "sekret"})
+    async with asgi_client(app) as c:
+        assert (await c.get("/v1/models")).status_code == 401
+        assert (await c.get("/v1/models", headers=bearer("sekret"))).status_code == 200
+    open_app = create_app(embedded.config, settings=settings, pool=embedded.pool, environ={})
+    async with asgi_client(open_app) as c:
+        assert (await c.get("/v1/models")).status_code == 200
+
+
 async def test_prompts_stay_out_of_logs_and_the_request_log_unless_configured(
     embedded: Embedded, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
