@@ -132,3 +132,26 @@ def test_serve_reports_an_invalid_port_in_one_line(
         "error: invalid server settings: port: should be less than or equal to 65535, "
         "got 99999"
     )
+
+
+def test_routing_and_model_options_get_one_line_errors_too(tmp_path: Path) -> None:
+    """Options are validated when routing or a backend reads them: the same short lines."""
+    from docroute.backends import create_backend
+    from docroute.route import route_options
+
+    cfg = load_config(write(tmp_path, "[routing.options]\ncascade_skip_at = 3\n"))
+    with pytest.raises(ConfigError) as info:
+        route_options(cfg)
+    message = str(info.value)
+    assert message.startswith("invalid [routing.options]: routing.options.cascade_skip_at:")
+    assert "\n" not in message and "pydantic" not in message
+
+    cfg = load_config(write(tmp_path, '[models.m]\nbackend = "openai"\nmodel = "x"\n'
+                                      'urls = ["http://127.0.0.1:9"]\n'
+                                      '[models.m.options]\nretries = "many"\n'))
+    with pytest.raises(ConfigError) as info:
+        create_backend("m", cfg.models["m"])
+    message = str(info.value)
+    assert message.startswith("invalid models.m.options (backend 'openai'): "
+                              "models.m.options.retries:")
+    assert "\n" not in message and "pydantic" not in message

@@ -16,7 +16,8 @@ import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._exceptions import ConfigError
-from .server._settings import ServerSettings, invalid_settings
+from ._validation import invalid_settings
+from .server._settings import ServerSettings
 
 __all__ = [
     "Config",

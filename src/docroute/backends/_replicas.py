@@ -47,6 +47,7 @@ from .._exceptions import (
     ModelNotFound,
     PromptTruncated,
 )
+from .._validation import invalid_settings
 from ..config import ModelConfig
 from ._base import Generation, GenerationRequest, ModelStatus
 from ._lru import LruCache
@@ -112,7 +113,8 @@ def parse_options(kind: str, name: str, cfg: ModelConfig,
     try:
         return options_type.model_validate(cfg.options)
     except PydanticValidationError as exc:
-        raise ConfigError(f"models.{name}.options (backend {kind!r}):\n{exc}") from exc
+        raise invalid_settings(f"invalid models.{name}.options (backend {kind!r})", exc,
+                               options_type, prefix=f"models.{name}.options") from exc
 
 
 # --- the circuit breaker ---------------------------------------------------------------------

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from .._exceptions import ConfigError
+from .._validation import invalid_settings
 from ..classify import TaskProfile, Thresholds
 from ..config import Config
 
@@ -80,7 +81,7 @@ def parse_options(model: type[_OptionsT], raw: object, section: str) -> _Options
     try:
         options = model.model_validate(raw)
     except PydanticValidationError as exc:
-        raise ConfigError(f"invalid [{section}]:\n{exc}") from exc
+        raise invalid_settings(f"invalid [{section}]", exc, model, prefix=section) from exc
     if len(_OPTIONS_CACHE) > 64:
         _OPTIONS_CACHE.clear()
     _OPTIONS_CACHE[key] = (raw, options)
