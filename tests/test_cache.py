@@ -11,7 +11,15 @@ import pytest
 
 from docroute import prompts, render, write
 from docroute.analyze import extract_units
-from docroute.cache import CachedDoc, DocCache, config_fingerprint, key_code, unit_key
+from docroute.cache import (
+    CachedDoc,
+    CachedProse,
+    DocCache,
+    config_fingerprint,
+    key_code,
+    prose_key,
+    unit_key,
+)
 from docroute.config import Config, default_config
 from docroute.monitor import Recorder, Store
 from docroute.pipeline import DocOptions, Documenter, RunResult
@@ -56,6 +64,53 @@ def test_put_get_persist_and_wal(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("SELECT unit, model FROM docs").fetchall() == [("twice",
                                                                           "smollm2-135m")]
+
+
+def test_prose_answers_persist_beside_the_units(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    answer = CachedProse({"purpose": "Doubles numbers.", "structure": "One module."}, "m",
+                         ("dropped x",))
+    with DocCache(path) as cache:
+        assert cache.get_prose("p1") is None and cache.count_prose() == 0
+        cache.put("k1", CachedDoc(DOC, "m"), "twice")
+        cache.put_prose("p1", answer, "overview", "proj")
+    with DocCache(path) as again:
+        assert again.get_prose("p1") == answer and again.get("k1") is not None
+        assert again.get_prose("k1") is None and again.get("p1") is None, "separate tables"
+        assert (again.count(), again.count_prose()) == (1, 1)
+
+
+def test_a_cache_file_from_before_the_prose_table_keeps_its_units(tmp_path: Path) -> None:
+    """A cache.db written before prose answers were cached: same schema version, no prose
+    table. Reading is a miss, the first write adds the table, the units stay."""
+    path = tmp_path / "cache.db"
+    with DocCache(path) as cache:
+        cache.put("k1", CachedDoc(DOC, "m"), "twice")
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE prose")
+    with DocCache(path) as old:
+        assert old.get_prose("p1") is None and old.count_prose() == 0
+        assert not old.disabled
+        old.put_prose("p1", CachedProse({"purpose": "Doubles numbers."}, "m"))
+        assert old.get_prose("p1") is not None and old.get("k1") is not None
+
+
+def test_prose_key_covers_task_messages_schema_template_and_config() -> None:
+    fp = config_fingerprint(default_config())
+    messages = {"chatml": [{"role": "user", "content": "Write the overview of proj."}]}
+    schema = {"type": "object", "properties": {"purpose": {"maxLength": 700}}}
+    base = prose_key("overview", messages, schema, fp, template="t1")
+    assert prose_key("overview", messages, schema, fp, template="t1") == base
+    changed = {"chatml": [{"role": "user", "content": "Write the overview of other."}]}
+    assert prose_key("overview", changed, schema, fp, template="t1") != base
+    assert prose_key("overview", messages, {**schema, "required": []}, fp,
+                     template="t1") != base
+    assert prose_key("overview", messages, schema, fp, template="t2") != base
+    assert prose_key("overview_part", messages, schema, fp, template="t1") != base
+    other = default_config()
+    other.context.output_tokens += 1
+    assert prose_key("overview", messages, schema, config_fingerprint(other),
+                     template="t1") != base
 
 
 def test_a_broken_cache_file_switches_the_cache_off(tmp_path: Path,
@@ -176,3 +231,61 @@ def test_second_run_makes_no_model_call_and_only_changes_are_regenerated(
     assert fresh == {"describe"} and calls == 1
     area_doc = _documented(fourth)["area"][1]
     assert area_doc and area_doc["synopsis"] == "Multiplies the two sides of a rectangle."
+
+
+# --- the prose tasks with the real model ---------------------------------------------------
+
+MODULE = """function Get-Twice {
+    [CmdletBinding()]
+    param([int] $Number)
+    $Number * 2
+}
+"""
+
+
+def _requests(db: Path) -> int:
+    with Store(db) as store:
+        return store.count()
+
+
+@pytest.mark.model
+def test_overview_and_guides_second_runs_make_no_model_call(
+        tmp_path: Path, small_config: Config) -> None:
+    """``--overview`` and ``--guides`` twice over unchanged input: the second run of each
+    makes no model request (the request log says so) and writes the same pages."""
+    from docroute.guides import GuideOptions, build_guides
+    from docroute.overview import OverviewOptions, build_overview
+
+    small_config.context.output_tokens = 160
+    small_config.routing.policy = "content-split"
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "geometry.py").write_text('"""Rectangles."""\n\n\n' + GEOMETRY)
+    (work / "Twice.psm1").write_text(MODULE)  # no help: its page asks a model
+    log, cache = tmp_path / "requests.db", tmp_path / "cache.db"
+
+    def overview() -> tuple[str, int]:
+        before = _requests(log)
+        with Store(log) as store:
+            result = build_overview(work, small_config, options=OverviewOptions(
+                cache_db=cache, recorder=Recorder(store, config=small_config)))
+        assert not result.failed, result.calls
+        return result.text, _requests(log) - before
+
+    def guides() -> tuple[dict[str, str], int]:
+        before = _requests(log)
+        with Store(log) as store:
+            result = build_guides(work / "Twice.psm1", small_config, options=GuideOptions(
+                cache_db=cache, recorder=Recorder(store, config=small_config)))
+        return result.pages, _requests(log) - before
+
+    first, calls = overview()
+    assert calls >= 1
+    second, calls = overview()
+    assert calls == 0, "an unchanged tree: the overview comes from the prose cache"
+    assert second == first
+    pages, calls = guides()
+    assert calls == 2  # the command's help and the about topic
+    again, calls = guides()
+    assert calls == 0, "an unchanged module: help from the unit cache, topic from the prose cache"
+    assert again == pages

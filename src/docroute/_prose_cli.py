@@ -3,7 +3,10 @@
 Like the rest of ``docroute doc`` a run is a dry run unless told to write: the page (or the
 pages) go to standard output; ``--write`` or ``--out`` writes them (atomically; a file docroute
 did not write is only replaced with ``--force``). Every model request goes to the request log
-(``[monitor]``, like ``docroute doc``), so ``docroute stats`` lists the prose tasks. Returns the
+(``[monitor]``, like ``docroute doc``), so ``docroute stats`` lists the prose tasks. Prose
+answers and model-written command help are cached (``--cache-db``, ``--no-cache``, like the
+unit cache): a second run over unchanged input makes no model request, and its report says
+``(from the cache)``. Returns the
 exit code: 0, 1 when a model request failed (the facts are still written), 2 on usage errors or
 a refused write.
 """
@@ -79,11 +82,13 @@ def _report_calls(calls: list[ModelCall], err: Console, as_json: bool) -> None:
         if as_json:
             sys.stdout.write(json.dumps({"task": call.task, "name": call.name,
                                          "model": call.model, "attempts": call.attempts,
+                                         "cached": call.cached,
                                          "error": call.error or None}) + "\n")
         elif call.error:
             err.print(f"[red]failed:[/red] {call.task} {call.name}: {call.error}")
         else:
-            err.print(f"{call.task} {call.name}: {call.model}")
+            err.print(f"{call.task} {call.name}: {call.model}"
+                      + (" (from the cache)" if call.cached else ""))
 
 
 def _options(kind: type[_Options], run: ProseRun, recorder: Recorder | None) -> _Options:

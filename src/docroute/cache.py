@@ -28,6 +28,17 @@ worktree and branch of a project (switching branches back and forth costs no mod
 or freshly cloned tree still gets cache hits; and nothing has to be added to ``.gitignore``.
 A team or CI that wants a cache per project points ``--cache-db`` into the workspace.
 
+The same file holds the answers of the prose tasks (``docroute doc --overview`` and
+``--guides``: an overview, its per-file summaries, an about topic), in the table ``prose``. Their
+key (``prose_key``) is the SHA-256 of the task, its full prompt messages (as built for every
+prompt family of the configuration, so any change to the material, the name or the prose
+template misses), the answer's schema (field names and length limits), the prose template's
+text and ``PROMPT_VERSION``, and the same ``config_fingerprint`` (models, routing, policy,
+output budget, temperature, seed). The value is the answer after tidying (its fields as JSON)
+and the model that wrote it. The table is added to a cache file written before it existed
+without touching the unit entries (the schema version stays 1; older docroute versions ignore
+the table).
+
 The database runs in WAL mode; every write is one short transaction, so a killed process loses
 at most the unit it was writing. A cache that cannot be opened or written (corrupt file, full
 disk, read-only folder) is switched off with one warning: the run goes on without it.
@@ -40,7 +51,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,14 +61,26 @@ from .config import Config
 from .jobs import SQLiteFile
 from .types import DocContent, Unit
 
-__all__ = ["CACHE_FILENAME", "CachedDoc", "DocCache", "config_fingerprint", "key_code",
-           "unit_key"]
+__all__ = ["CACHE_FILENAME", "CachedDoc", "CachedProse", "DocCache", "config_fingerprint",
+           "key_code", "prose_key", "unit_key"]
 
 _log = logging.getLogger(__name__)
 
 CACHE_FILENAME = "cache.db"
 _SCHEMA_VERSION = 1
 _KEY_VERSION = 1  # bump when the recipe of ``unit_key`` changes
+_PROSE_KEY_VERSION = 1  # bump when the recipe of ``prose_key`` changes
+_PROSE_TABLE = """
+CREATE TABLE IF NOT EXISTS prose (
+    key TEXT PRIMARY KEY,       -- prose_key(): SHA-256, hex
+    task TEXT NOT NULL,         -- the prose task (overview, overview_part, about_topic)
+    name TEXT NOT NULL,         -- what it is about (for people reading the file)
+    model TEXT NOT NULL,        -- the model that wrote the answer
+    fields TEXT NOT NULL,       -- JSON object: field -> text, after tidying
+    tidied TEXT NOT NULL,       -- JSON list: what tidying dropped
+    created REAL NOT NULL
+)
+"""
 _SCHEMA = """
 CREATE TABLE docs (
     key TEXT PRIMARY KEY,       -- unit_key(): SHA-256, hex
@@ -66,8 +89,8 @@ CREATE TABLE docs (
     doc TEXT NOT NULL,          -- DocContent JSON, after tidy_doc
     tidied TEXT NOT NULL,       -- JSON list: what tidy_doc dropped
     created REAL NOT NULL
-)
-"""
+);
+""" + _PROSE_TABLE
 
 
 def config_fingerprint(config: Config, policy: str | None = None) -> str:
@@ -127,6 +150,26 @@ def unit_key(unit: Unit, fingerprint: str, *, context: str = "", file_text: str 
     return _sha256(payload)
 
 
+def prose_key(task: str, messages: Mapping[str, Sequence[Mapping[str, str]]],
+              schema: Mapping[str, Any], fingerprint: str, *, task_type: str = "",
+              template: str = "") -> str:
+    """The cache key of a prose task's answer (see the module docstring): ``messages`` are its
+    full prompt messages per prompt family, ``schema`` the answer's JSON schema, ``template``
+    the prose template's text and ``fingerprint`` the ``config_fingerprint``."""
+    payload = {
+        "key_version": _PROSE_KEY_VERSION,
+        "prompt_version": prompts.PROMPT_VERSION,
+        "template": template,
+        "config": fingerprint,
+        "task": task,
+        "task_type": task_type,
+        "messages": {family: [dict(m) for m in msgs]
+                     for family, msgs in sorted(messages.items())},
+        "schema": schema,
+    }
+    return _sha256(payload)
+
+
 def _sha256(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -137,6 +180,15 @@ class CachedDoc:
     """A unit's tidied documentation and the model that wrote it."""
 
     doc: DocContent
+    model: str
+    tidied: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CachedProse:
+    """A prose task's tidied answer (field -> text) and the model that wrote it."""
+
+    fields: dict[str, str]
     model: str
     tidied: tuple[str, ...] = ()
 
@@ -179,6 +231,46 @@ class DocCache(SQLiteFile):
         row = self._run(lambda db: db.execute("SELECT count(*) FROM docs").fetchone())
         return int(row[0]) if row else 0
 
+    def get_prose(self, key: str) -> CachedProse | None:
+        """The cached answer of a prose task, or None (a miss, or the cache is off)."""
+        def read(db: sqlite3.Connection) -> Any:
+            if not _has_prose_table(db):  # a file written before the table existed
+                return None
+            return db.execute("SELECT model, fields, tidied FROM prose WHERE key = ?",
+                              (key,)).fetchone()
+
+        row = self._run(read)
+        if row is None:
+            return None
+        try:
+            fields = json.loads(row[1])
+            if not isinstance(fields, dict):
+                raise ValueError("the fields are not an object")
+            return CachedProse({str(k): str(v) for k, v in fields.items()}, row[0],
+                               tuple(json.loads(row[2])))
+        except ValueError as exc:  # a row this version cannot read is a miss
+            _log.warning("cache %s: unreadable prose entry %s: %s", self.path, key[:12], exc)
+            return None
+
+    def put_prose(self, key: str, cached: CachedProse, task: str = "", name: str = "") -> None:
+        """Store a prose answer under ``key`` (one transaction; a failure only logs a
+        warning). A cache file without the ``prose`` table gets it."""
+        values = (key, task, name, cached.model, json.dumps(cached.fields),
+                  json.dumps(list(cached.tidied)), time.time())
+
+        def write(db: sqlite3.Connection) -> None:
+            if not _has_prose_table(db):
+                db.execute(_PROSE_TABLE)
+            db.execute("INSERT OR REPLACE INTO prose VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+
+        self._run(write)
+
+    def count_prose(self) -> int:
+        """How many prose answers are cached (0 when the cache is off)."""
+        row = self._run(lambda db: db.execute("SELECT count(*) FROM prose").fetchone()
+                        if _has_prose_table(db) else (0,))
+        return int(row[0]) if row else 0
+
     def _run(self, action: Any) -> Any:
         """``action(connection)``, or None once the cache is off; the first database error
         switches it off (with one warning) so the run goes on without it."""
@@ -191,3 +283,8 @@ class DocCache(SQLiteFile):
                 self.disabled = f"{type(exc).__name__}: {exc}"
                 _log.warning("the unit cache %s is off for this run: %s", self.path, exc)
                 return None
+
+
+def _has_prose_table(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'prose'"
+                      ).fetchone() is not None

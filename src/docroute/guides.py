@@ -11,7 +11,16 @@ One PlatyPS Markdown page per exported command (``render.platyps``) and one
   task, fallbacks, tidying);
 * the about topic's short and long descriptions are a ``user_guide`` prose task
   (``docroute.prose``): content-split sends it to the model with role ``prose``. The command
-  list, examples, see-also and keywords around them come from the pages.
+  list (each command's synopsis on one line), examples, see-also and keywords around them come
+  from the pages.
+
+Nothing is asked twice: command help a model wrote goes into the unit cache (where the next
+run, and ``docroute doc``, find it) and the about topic's answer into the prose cache
+(``prose.dispatch_cached``), so a second run over an unchanged module makes no model call.
+
+A command with ``SupportsShouldProcess`` gets PlatyPS's ``### -WhatIf`` and ``### -Confirm``
+sections (after its own parameters, with PlatyPS's texts and metadata), as its syntax lists
+``[-WhatIf] [-Confirm]``.
 
 Exported commands: ``FunctionsToExport`` of the module manifest, else
 ``Export-ModuleMember -Function``, else every top-level function (as PowerShell does for a
@@ -21,17 +30,26 @@ Exported commands: ``FunctionsToExport`` of the module manifest, else
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ._exceptions import DocrouteError, InputError
 from ._results import PreparedFile
 from ._unitdocs import UnitDoc, read_tree, unit_docs
-from .analyze.psparams import CommandInfo, commands_info, exported_names, is_exported
+from .analyze.psparams import (
+    ALL_SETS,
+    CommandInfo,
+    ParamInfo,
+    SetMeta,
+    commands_info,
+    exported_names,
+    is_exported,
+)
+from .cache import CachedDoc, DocCache, config_fingerprint, unit_key
 from .config import Config
-from .overview import ModelCall, Overview, OverviewOptions, RunOptions, _Writer
+from .overview import ModelCall, Overview, RunOptions, _Writer
 from .pool import ModelPool
-from .prose import ProseRequest, dispatch_prose, input_budget
+from .prose import ProseRequest, input_budget
 from .render.platyps import (
     GENERATOR,
     GENERATOR_KEY,
@@ -57,6 +75,12 @@ _ABOUT_FIELDS = {
     # llama.cpp's grammar rejects much longer bounded repetitions
     "long": ("what the module does and how its commands work together, two or three "
              "sentences", 700),
+}
+# PlatyPS's sections for the parameters SupportsShouldProcess adds (as New-MarkdownHelp
+# writes them): name -> (alias, text)
+_SHOULD_PROCESS = {
+    "WhatIf": ("wi", "Shows what would happen if the cmdlet runs.\nThe cmdlet is not run."),
+    "Confirm": ("cf", "Prompts you for confirmation before running the cmdlet."),
 }
 
 
@@ -143,12 +167,31 @@ def _help_from_doc(help_: CommandHelp, unit: Unit, doc: DocContent) -> None:
     help_.notes = tidy.notes
 
 
+def with_should_process(info: CommandInfo) -> CommandInfo:
+    """``info`` with ``-WhatIf`` and ``-Confirm`` as parameters when it supports
+    ShouldProcess (as ``Get-Command`` lists them: switches in every set, named, after the
+    command's own), so the page has their sections; the syntax stays ``... [-WhatIf]
+    [-Confirm] [<CommonParameters>]``."""
+    own = {p.name.lower() for p in info.params}
+    if not info.should_process or own & {n.lower() for n in _SHOULD_PROCESS}:
+        return info
+    added = [ParamInfo(name, "switch", default="None", switch=True, aliases=[alias],
+                       sets=[SetMeta(ALL_SETS)])
+             for name, (alias, _) in _SHOULD_PROCESS.items()]
+    return replace(info, params=[*info.params, *added], should_process=False)
+
+
 def _facts_io(help_: CommandHelp, unit: Unit) -> None:
     """Parameter texts, inputs and outputs the help does not give, from the parser (as the
-    comment-based help renderer writes them)."""
+    comment-based help renderer writes them), and PlatyPS's texts of ``-WhatIf`` and
+    ``-Confirm`` (see ``with_should_process``)."""
     for param in unit.params:
         if not help_.parameter_text(param.name):
             help_.parameters[param.name] = _param_fallback(param)
+    names = {p.name for p in help_.info.params}
+    for name, (_, text) in _SHOULD_PROCESS.items():
+        if name in names and not help_.parameter_text(name):
+            help_.parameters[name] = text
     if not help_.inputs:
         help_.inputs = [(type_name(t), "") for t in unit.inputs]
     if not help_.outputs:
@@ -157,12 +200,13 @@ def _facts_io(help_: CommandHelp, unit: Unit) -> None:
 
 class _Builder:
     def __init__(self, config: Config, pool: ModelPool, options: GuideOptions,
-                 result: Guides) -> None:
+                 result: Guides, cache: DocCache | None = None) -> None:
         self.config, self.pool, self.options, self.result = config, pool, options, result
+        self.cache = cache
 
-    def command(self, item: UnitDoc, info: CommandInfo) -> CommandHelp:
+    def command(self, item: UnitDoc, info: CommandInfo, prep: PreparedFile) -> CommandHelp:
         unit = item.unit
-        help_ = CommandHelp(info, self.result.module, source="none")
+        help_ = CommandHelp(with_should_process(info), self.result.module, source="none")
         if self.options.online:
             help_.online = self.options.online.rstrip("/") + f"/{unit.name}.md"
         if unit.existing_doc and _help_from_block(help_, unit.existing_doc):
@@ -171,7 +215,7 @@ class _Builder:
             _help_from_doc(help_, unit, item.doc)
             help_.source = "cache"
         elif self.options.generate:
-            doc = self._generate(unit)
+            doc = self._generate(unit, prep)
             if doc is not None:
                 _help_from_doc(help_, unit, doc)
                 help_.source = "model"
@@ -179,7 +223,10 @@ class _Builder:
         self.result.sources[unit.name] = help_.source
         return help_
 
-    def _generate(self, unit: Unit) -> DocContent | None:
+    def _generate(self, unit: Unit, prep: PreparedFile) -> DocContent | None:
+        """The command's documentation from a model (a ``function_reference`` task, asked
+        without call context), stored in the unit cache under the key ``unit_docs`` looks up
+        (and ``docroute doc --no-call-context`` uses), so the next run finds it."""
         from .pipeline import DocOptions, Documenter
 
         documenter = Documenter(self.config, DocOptions(policy=self.options.policy),
@@ -193,31 +240,32 @@ class _Builder:
             return None
         self.result.calls.append(ModelCall("command help", unit.name, got.call.model,
                                            [a.to_dict() for a in got.call.attempts]))
+        if self.cache is not None:
+            key = unit_key(unit, config_fingerprint(self.config, self.options.policy),
+                           file_text=prep.text, units=prep.units)
+            self.cache.put(key, CachedDoc(got.doc, got.call.model, tuple(got.tidied)),
+                           unit.name)
         return got.doc
 
     def about(self, helps: list[CommandHelp]) -> str:
         module = self.result.module
-        commands = [(h.info.name, h.synopsis or _syntax(h)) for h in helps]
+        # one line per command: a synopsis from comment-based help keeps its line breaks
+        commands = [(h.info.name, " ".join((h.synopsis or _syntax(h)).split())) for h in helps]
         lines = [f"- {name}: {text}" for name, text in commands]
-        writer = _Writer(module, self.config, self.pool,
-                         OverviewOptions(policy=self.options.policy,
-                                         recorder=self.options.recorder),
-                         Overview(Path(module)))
+        writer = _Writer(module, self.config, self.pool, self.options, Overview(Path(module)),
+                         self.cache)
         request = ProseRequest("about_topic", "user_guide", module, {"material": ""},
                                dict(_ABOUT_FIELDS))
         fields: dict[str, str] | None = None
         try:
             budget = input_budget(request, self.config, self.pool, self.options.policy)
             request.values["material"] = "\n".join(writer.fit(lines, module, budget))
-            answer = dispatch_prose(request, self.config, self.pool, self.options.policy,
-                                    self.options.recorder)
-            fields = answer.fields
-            self.result.calls.append(ModelCall("about topic", module, answer.model,
-                                               [a.to_dict() for a in answer.attempts]))
+            fields = writer.send("about topic", request)
         except DocrouteError as exc:
             attempts = [a.to_dict() for a in getattr(exc, "attempts", [])]
-            self.result.calls.append(ModelCall("about topic", module, None, attempts, str(exc)))
-        self.result.calls[:0] = writer.result.calls  # summaries made to fit, if any
+            writer.result.calls.append(ModelCall("about topic", module, None, attempts,
+                                                 str(exc)))
+        self.result.calls += writer.result.calls  # summaries made to fit, then the topic
         examples = [h.examples[0] for h in helps if h.examples][:3]
         short, long = (fields or {}).get("short", ""), (fields or {}).get("long", "")
         topic = AboutTopic(
@@ -262,7 +310,18 @@ def build_guides(path: Path, config: Config, pool: ModelPool | None = None,
                         if p.error or p.skip]
     docs = unit_docs(prepared, config, policy=options.policy, cache_db=options.cache_db,
                      use_cache=options.use_cache)
-    builder = _Builder(config, pool, options, result)
+    cache = DocCache(options.cache_db) if options.use_cache else None
+    try:
+        _build(prepared, docs, _Builder(config, pool, options, result, cache), path)
+    finally:
+        if cache is not None:
+            cache.close()
+    return result
+
+
+def _build(prepared: Sequence[PreparedFile], docs: Sequence[UnitDoc], builder: _Builder,
+           path: Path) -> None:
+    result = builder.result
     helps: list[CommandHelp] = []
     seen: set[str] = set()
     for index, prep in enumerate(prepared):
@@ -280,14 +339,13 @@ def build_guides(path: Path, config: Config, pool: ModelPool | None = None,
                                        "defined twice; the first definition is documented")
                 continue
             seen.add(unit.name.lower())
-            helps.append(builder.command(item, infos[unit.start_line]))
+            helps.append(builder.command(item, infos[unit.start_line], prep))
     if not helps:
         raise InputError(f"{path}: no exported PowerShell command to document")
     helps.sort(key=lambda h: h.info.name.lower())
     for h in helps:
         result.pages[f"{h.info.name}.md"] = render_command(h)
     result.pages[f"about_{result.module}.md"] = builder.about(helps)
-    return result
 
 
 def _ours(text: str) -> bool:

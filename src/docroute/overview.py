@@ -17,11 +17,18 @@ summaries are combined, as many rounds as it takes (``_split.pack`` and
 ``_split.combine_in_rounds``, which also combine the parts of a unit too large for every
 window). Nothing is cut: a single line that fits no window is an error. The page is written
 atomically, and a file docroute did not write is never replaced without ``force``.
+
+Every prose request goes through the prose cache (``prose.dispatch_cached``, in the unit
+cache's file): a second run over unchanged input makes no model call. The model writes plain
+text (its schema allows no line breaks), so a list it writes is inline (``It has: - A does x.
+- B does y.``); the page turns such a list back into Markdown list items. When the purpose and
+"how it fits together" say the same (or one holds the other), the page says it once.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +40,10 @@ from ._results import PreparedFile
 from ._split import ItemTooLarge, NotShorter, combine_in_rounds
 from ._unitdocs import UnitDoc, read_tree, unit_docs
 from .analyze.psparams import exported_names, is_exported
+from .cache import CachedProse, DocCache
 from .config import Config
 from .pool import ModelPool
-from .prose import ProseAnswer, ProseRequest, dispatch_prose, input_budget
+from .prose import ProseRequest, dispatch_cached, input_budget
 from .render.markdown import _cell, _code_span
 from .types import Unit
 from .write import atomic_write
@@ -83,6 +91,7 @@ class ModelCall:
     model: str | None
     attempts: list[dict[str, object]]
     error: str = ""
+    cached: bool = False  # the answer came from the prose cache: no model call
 
 
 @dataclass
@@ -183,10 +192,10 @@ def _facts(root: Path, prepared: Sequence[PreparedFile], docs: Sequence[UnitDoc]
 class _Writer:
     """Runs the prose requests of one overview, splitting material that does not fit."""
 
-    def __init__(self, project: str, config: Config, pool: ModelPool, options: OverviewOptions,
-                 result: Overview) -> None:
+    def __init__(self, project: str, config: Config, pool: ModelPool, options: RunOptions,
+                 result: Overview, cache: DocCache | None = None) -> None:
         self.project, self.config, self.pool = project, config, pool
-        self.options, self.result = options, result
+        self.options, self.result, self.cache = options, result, cache
 
     def request(self, task: str, name: str, material: str) -> ProseRequest:
         if task == "overview":
@@ -196,22 +205,31 @@ class _Writer:
                             {"material": material, "project": self.project}, dict(_PART_FIELDS))
 
     def budget(self, task: str) -> int:
-        if self.options.budget is not None:
-            return self.options.budget
+        budget = getattr(self.options, "budget", None)
+        if budget is not None:
+            return int(budget)
         return input_budget(self.request(task, self.project, ""), self.config, self.pool,
                             self.options.policy)
 
     def ask(self, task: str, name: str, material: str) -> dict[str, str] | None:
-        request = self.request(task, name, material)
+        return self.send(task, self.request(task, name, material))
+
+    def send(self, label: str, request: ProseRequest) -> dict[str, str] | None:
+        """``request``'s answer (from the prose cache, else a model), noted in the result's
+        calls as ``label``; None when every model failed."""
         try:
-            answer: ProseAnswer = dispatch_prose(request, self.config, self.pool,
-                                                 self.options.policy, self.options.recorder)
+            answer = dispatch_cached(request, self.config, self.pool, self.options.policy,
+                                     self.options.recorder, self.cache)
         except DocrouteError as exc:
             attempts = [a.to_dict() for a in getattr(exc, "attempts", [])]
-            self.result.calls.append(ModelCall(task, name, None, attempts, str(exc)))
+            self.result.calls.append(ModelCall(label, request.name, None, attempts, str(exc)))
             return None
-        self.result.calls.append(ModelCall(task, name, answer.model,
-                                           [a.to_dict() for a in answer.attempts]))
+        if isinstance(answer, CachedProse):
+            self.result.calls.append(ModelCall(label, request.name, answer.model, [],
+                                               cached=True))
+        else:
+            self.result.calls.append(ModelCall(label, request.name, answer.model,
+                                               [a.to_dict() for a in answer.attempts]))
         return answer.fields
 
     def fit(self, lines: list[str], name: str, budget: int) -> list[str]:
@@ -292,11 +310,15 @@ def build_overview(root: Path, config: Config, pool: ModelPool | None = None,
                         if p.error or (p.skip and (p.cand.language or p.cand.explicit))]
     prose: dict[str, str] | None = None
     if files:
-        writer = _Writer(project, config, pool, options, result)
+        cache = DocCache(options.cache_db) if options.use_cache else None
+        writer = _Writer(project, config, pool, options, result, cache)
         try:
             prose = writer.ask("overview", project, _material(files, writer))
         except DocrouteError as exc:
             result.calls.append(ModelCall("overview", project, None, [], str(exc)))
+        finally:
+            if cache is not None:
+                cache.close()
     if files and prose is None:
         result.problems.append("the prose parts were not written: " + "; ".join(
             c.error for c in result.calls if c.error))
@@ -321,9 +343,11 @@ def render_overview(project: str, files: list[_FileFacts], prose: dict[str, str]
                     result: Overview) -> str:
     """The Markdown page: the model's prose around the parser's facts."""
     models = sorted({c.model for c in result.calls if c.model})
+    purpose, structure = _distinct((prose or {}).get("purpose", ""),
+                                   (prose or {}).get("structure", ""))
     lines = [MARKER, f"# {project}", ""]
     if files:
-        lines += [(prose or {}).get("purpose") or facts_purpose(project, files), ""]
+        lines += [*markdown_blocks(purpose or facts_purpose(project, files)), ""]
     lines += [f"*Written by docroute: names, files and parameters from the parser; prose by "
               f"{', '.join(models) or 'no model'}.*", ""]
     entries = [(f, d) for f in files for d in f.entry_points()]
@@ -338,8 +362,8 @@ def render_overview(project: str, files: list[_FileFacts], prose: dict[str, str]
         lines.append(f"| {_cell(_code_span(f.rel))} | {f.prep.cand.language} | {len(f.docs)} | "
                      f"{_cell(summary)} |")
     lines.append("")
-    if prose and prose.get("structure"):
-        lines += ["## How it fits together", "", prose["structure"], ""]
+    if structure:
+        lines += ["## How it fits together", "", *markdown_blocks(structure), ""]
     lines += ["## Units", ""]
     for f in files:
         lines += [f"### {_code_span(f.rel)}", ""]
@@ -350,6 +374,73 @@ def render_overview(project: str, files: list[_FileFacts], prose: dict[str, str]
     if result.problems:
         lines += ["## Not covered", "", *(f"- {_cell(p)}" for p in result.problems), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _norm(text: str) -> str:
+    """``text`` for comparing: words only, lower case."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def _distinct(purpose: str, structure: str) -> tuple[str, str]:
+    """The purpose and the structure without saying the same twice: when one holds the
+    other, the longer one stays (as the purpose); else the structure's sentences that the
+    purpose says already are dropped (nothing left: no structure section)."""
+    from .tidy import sentences
+
+    a, b = _norm(purpose), _norm(structure)
+    if not a or not b:
+        return purpose, structure
+    if b in a:
+        return purpose, ""
+    if a in b:
+        said = {_norm(s) for s in sentences(purpose)}
+        rest = [s for s in sentences(structure) if _norm(s) not in said]
+        if rest and len(rest) < len(sentences(structure)):  # it repeats whole sentences
+            return purpose, " ".join(rest)
+        return structure, ""
+    said = {_norm(s) for s in sentences(purpose)}
+    rest = [s for s in sentences(structure) if _norm(s) not in said]
+    return purpose, " ".join(rest)
+
+
+_BULLET = r"[-*\u2022]"  # - * and the bullet sign
+_ITEM_START = re.compile(rf"(?:^|(?<=[:.;!?]))\s*({_BULLET}|\d{{1,2}}[.)])\s+(?=\S)")
+
+
+def split_list(text: str) -> tuple[str, list[str]]:
+    """An inline list in model prose (``It has: - A does x. - B does y.`` or ``1. ... 2. ...``):
+    the text before it and its items; no items when ``text`` holds no list. A list needs two
+    markers of one kind, the first at the start or after a colon or a sentence end, the rest
+    after a sentence end (or, when there is no such second marker, anywhere after a space);
+    numbers must count up from 1."""
+    text = " ".join(text.split())
+    marks = [(m.start(1), m.end(), m.group(1)) for m in _ITEM_START.finditer(text)]
+    bullets = [m for m in marks if not m[2][0].isdigit()]
+    bullets = [m for m in bullets if bullets and m[2] == bullets[0][2]]
+    if len(bullets) == 1:  # "Parts: - A does x - B does y": later items after a space
+        _, end, sign = bullets[0]
+        bullets += [(end + m.start(1), end + m.end(), sign) for m in
+                    re.finditer(rf"\s({re.escape(sign)})\s+(?=\S)", text[end:])]
+    numbers: list[tuple[int, int, str]] = []
+    for mark in marks:  # 1. 2. 3. (the first run that counts up)
+        if mark[2][0].isdigit() and int(mark[2][:-1]) == len(numbers) + 1:
+            numbers.append(mark)
+    for found in (bullets, numbers):
+        if len(found) < 2:
+            continue
+        ends = [start for start, _, _ in found[1:]] + [len(text)]
+        items = [text[begin:end].strip() for (_, begin, _), end in zip(found, ends, strict=True)]
+        if all(items):
+            return text[: found[0][0]].strip(), items
+    return text, []
+
+
+def markdown_blocks(text: str) -> list[str]:
+    """Model prose as Markdown lines: a paragraph, and an inline list as list items."""
+    intro, items = split_list(text)
+    if not items:
+        return [text]
+    return ([intro, ""] if intro else []) + [f"- {item}" for item in items]
 
 
 def overview_target(root: Path, out: Path | None) -> Path:

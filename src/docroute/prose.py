@@ -19,6 +19,12 @@ with nothing usable left is empty, so the caller writes its facts instead. An an
 output budget whose JSON is unfinished keeps its complete fields. When every field is empty
 the model failed and the next model of the chain is asked.
 
+``dispatch_cached`` puts the unit cache's file in front of it (``cache.DocCache``, table
+``prose``): the key is the task's full prompt messages, the answer's schema, the prose template,
+``PROMPT_VERSION`` and the configuration that picks and runs the model (``prose_cache_key``), so
+a second run over unchanged input makes no model call, and a changed input, template, model or
+generation setting misses. Only usable answers are stored; a failed request is asked again.
+
 With a ``Recorder`` every request is written to the request log (``docroute stats``, the
 adaptive policy): its task type, the hash of its material, the decision, every attempt, and a
 quality score, the share of the fields the answer filled with usable prose.
@@ -26,10 +32,12 @@ quality score, the share of the fields the answer filled with usable prose.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
 from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import (
@@ -41,12 +49,13 @@ from ._exceptions import (
 )
 from .analyze.features import estimate_tokens, prose_features
 from .backends._base import Generation, GenerationRequest
+from .cache import CachedProse, DocCache, config_fingerprint, prose_key
 from .classify import TaskProfile, TaskType, Thresholds, score_complexity
 from .config import Config
 from .dispatch import Attempt
 from .generate import RETRY_SEED_OFFSET
 from .pool import ModelPool
-from .prompts import build_prose_messages
+from .prompts import PROSE_TASKS, build_prose_messages
 from .route import Decision, max_prompt_tokens, route, route_options, size_context
 from .schema import _prose as _sentence
 from .schema import schema_problems
@@ -58,9 +67,11 @@ if TYPE_CHECKING:
 __all__ = [
     "ProseAnswer",
     "ProseRequest",
+    "dispatch_cached",
     "dispatch_prose",
     "input_budget",
     "profile_prose",
+    "prose_cache_key",
     "prose_schema",
     "route_prose",
     "tidy_answer",
@@ -175,6 +186,39 @@ def dispatch_prose(request: ProseRequest, config: Config, pool: ModelPool,
     if recorder is not None:
         recorder.record_prose(request.name, material, answer, latency_ms=_since(start) * 1000,
                               quality=answer.quality, validation=answer.tidied)
+    return answer
+
+
+def prose_cache_key(request: ProseRequest, config: Config, policy: str | None = None) -> str:
+    """The prose cache key of ``request`` (``cache.prose_key``): its prompt messages for every
+    prompt family the configured models use, its schema, its template and the configuration."""
+    families = sorted({m.family for m in config.models.values()}) or ["generic"]
+    return prose_key(request.task, {f: request.messages(f) for f in families},
+                     prose_schema(request.fields), config_fingerprint(config, policy),
+                     task_type=request.task_type, template=_template_text(request.task))
+
+
+@functools.cache
+def _template_text(task: str) -> str:
+    return files("docroute.prompts").joinpath("templates", PROSE_TASKS[task]).read_text(
+        encoding="utf-8")
+
+
+def dispatch_cached(request: ProseRequest, config: Config, pool: ModelPool,
+                    policy: str | None = None, recorder: Recorder | None = None,
+                    cache: DocCache | None = None) -> ProseAnswer | CachedProse:
+    """``request``'s answer from ``cache`` when it holds one (no model call, nothing
+    recorded), else ``dispatch_prose``'s, stored in ``cache``. Without a cache it is
+    ``dispatch_prose``. Raises what ``dispatch_prose`` raises."""
+    key = prose_cache_key(request, config, policy) if cache is not None else ""
+    if cache is not None:
+        hit = cache.get_prose(key)
+        if hit is not None and set(hit.fields) == set(request.fields):
+            return hit
+    answer = dispatch_prose(request, config, pool, policy, recorder)
+    if cache is not None:
+        cache.put_prose(key, CachedProse(dict(answer.fields), answer.model,
+                                         tuple(answer.tidied)), request.task, request.name)
     return answer
 
 

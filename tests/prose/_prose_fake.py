@@ -1,7 +1,8 @@
 """A scripted backend for the prose-task tests: valid JSON for any prose schema, no model.
 
 Every request is logged (``CALLS``: model name and request), so tests can check which model
-the routing sent a task to and what its prompt held.
+the routing sent a task to and what its prompt held (and how many requests a run made).
+``SCRIPT`` sets a field's text (field name -> text) instead of the default sentence.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from docroute.config import Config, ContextConfig, ModelConfig, RoutingConfig
 
 NAME = "prose-test-fake"
 CALLS: list[tuple[str, GenerationRequest]] = []
+SCRIPT: dict[str, str] = {}  # field name -> the text every model writes for it
 
 
 class ScriptedBackend(BaseBackend):
@@ -43,13 +45,14 @@ def _fill(schema: dict[str, Any], model: str, key: str) -> Any:
     if key == "code":
         prefix = re.match(r"\^([A-Za-z][\w-]*)", schema.get("pattern", ""))
         return prefix.group(1) if prefix else "Run-Thing"
-    return f"Text by {model} for {key}."
+    return SCRIPT.get(key, f"Text by {model} for {key}.")
 
 
 def fake_config(buckets: list[int] | None = None) -> Config:
     """Two fake models, one per content role, routed by content-split."""
     register_backend(NAME, ScriptedBackend, replace=True)
     CALLS.clear()
+    SCRIPT.clear()
     return Config(
         models={
             "coder": ModelConfig(backend=NAME, model="c", max_context=16384, roles=["code"]),

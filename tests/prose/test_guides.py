@@ -74,8 +74,9 @@ def test_pester_module_one_valid_page_per_command(
         assert page["title"] == row["name"]
         assert page["sections"] == SECTIONS
         unit = units[row["name"]]
+        should_process = ["WhatIf", "Confirm"] if "[-WhatIf]" in page["syntax"][0] else []
         assert [k.lstrip("-") for k in page["params"] if k != "CommonParameters"] == \
-            unit.param_names
+            [*unit.param_names, *should_process]
         for param in unit.params:
             for block in page["params"][f"-{param.name}"]:
                 assert list(block) == YAML_KEYS or list(block) == [
@@ -137,6 +138,53 @@ def test_parameter_sets_and_metadata_come_from_the_parser(tmp_path: Path) -> Non
     assert page["params"]["-Force"][0]["Type"] == "SwitchParameter"
     outputs = guides.pages["Get-Widget.md"].split("## OUTPUTS\n\n", 1)[1]
     assert outputs.startswith("### string")
+    # SupportsShouldProcess: PlatyPS's sections for -WhatIf and -Confirm, after the
+    # command's own parameters and before CommonParameters
+    assert list(page["params"]) == ["-Name", "-Id", "-Size", "-Force", "-WhatIf", "-Confirm",
+                                    "CommonParameters"]
+    for name, alias in (("WhatIf", "wi"), ("Confirm", "cf")):
+        assert page["params"][f"-{name}"] == [{
+            "Type": "SwitchParameter", "Parameter Sets": "(All)", "Aliases": alias,
+            "Required": False, "Position": "Named", "Default value": "None",
+            "Accept pipeline input": False, "Accept wildcard characters": False}]
+    text = guides.pages["Get-Widget.md"]
+    assert ("### -WhatIf\n\nShows what would happen if the cmdlet runs.\n"
+            "The cmdlet is not run.\n\n```yaml\n") in text
+    assert ("### -Confirm\n\nPrompts you for confirmation before running the cmdlet.\n\n"
+            "```yaml\n") in text
+    assert text.count("[-WhatIf] [-Confirm]") == 2  # the syntax is as it was
+
+
+def test_a_command_without_should_process_has_no_whatif_section() -> None:
+    guides = build_guides(EXAMPLE, fake_config(), options=NO_MODEL)
+    assert "-WhatIf" not in guides.pages["Get-InventoryItem.md"]
+    add = parse_page(guides.pages["Add-InventoryItem.md"])  # SupportsShouldProcess
+    assert all("[-WhatIf] [-Confirm]" in s for s in add["syntax"])
+    assert list(add["params"])[-3:] == ["-WhatIf", "-Confirm", "CommonParameters"]
+
+
+def test_about_topic_command_lines_join_wrapped_help(tmp_path: Path) -> None:
+    """A synopsis wrapped in the comment-based help is one line in the about topic."""
+    code = """<#
+.SYNOPSIS
+Retrieves the inventory items and displays
+the current state of each one.
+#>
+function Get-Stock {
+    [CmdletBinding()]
+    param([string] $Name)
+    $Name
+}
+"""
+    (tmp_path / "Stock.psm1").write_text(code, encoding="utf-8")
+    guides = build_guides(tmp_path / "Stock.psm1", fake_config(), options=NO_MODEL)
+    about = guides.pages["about_Stock.md"]
+    assert ("\n- Get-Stock: Retrieves the inventory items and displays the current state of "
+            "each one.\n") in about
+    assert "displays\nthe" not in about
+    assert "displays the current state" in CALLS[-1][1].messages[-1]["content"]
+    # the page keeps the help as written (PlatyPS keeps its line breaks)
+    assert "displays\nthe current state" in guides.pages["Get-Stock.md"]
 
 
 def test_example_module_exports_and_about_topic_through_routing(tmp_path: Path) -> None:
@@ -206,7 +254,7 @@ def test_a_model_example_without_the_mandatory_parameters_gives_way_to_a_built_o
                                        description="Adds an item to the inventory.")])
     _help_from_doc(help_, unit, doc)
     [(code, remarks)] = help_.examples
-    assert code.startswith("Add-InventoryItem -Name <") and "-Category <" in code
+    assert code.startswith("Add-InventoryItem -Name ") and " -Category " in code
     assert "mandatory parameters" in remarks
 
 

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _prose_fake import CALLS, fake_config
+from _prose_fake import CALLS, SCRIPT, fake_config
 
 from docroute._exceptions import InputError
 from docroute.classify import TaskProfile
@@ -20,6 +20,7 @@ from docroute.overview import (
     OverviewOptions,
     build_overview,
     overview_target,
+    split_list,
     write_overview,
 )
 from docroute.pool import ModelPool
@@ -138,3 +139,71 @@ def test_unit_summaries_come_from_the_unit_cache(project: Path, tmp_path: Path) 
     assert docs["Get-InventoryReport"].source == "cache"
     result = build_overview(project, config, options=OverviewOptions(cache_db=db))
     assert "Counts the items per category." in result.text
+
+
+# What gemma3-270m wrote for examples/ as both the purpose and the structure (shortened).
+SDK = ("The project is a software development kit (SDK) for inventory applications. The SDK "
+       "contains the following modules: - InventoryTools, which stores and retrieves inventory "
+       "data. - InventoryReport, which displays the state of the inventory (e.g., as a "
+       "table). - RemoveInventoryItem, which removes an item from the inventory.")
+SDK_ITEMS = ["InventoryTools, which stores and retrieves inventory data.",
+             "InventoryReport, which displays the state of the inventory (e.g., as a table).",
+             "RemoveInventoryItem, which removes an item from the inventory."]
+
+
+def _page(project: Path, purpose: str, structure: str) -> tuple[str, str]:
+    """The page's opening (between the title and the byline) and its structure section."""
+    config = fake_config()
+    SCRIPT.update(purpose=purpose, structure=structure)
+    text = build_overview(project, config, options=OverviewOptions(use_cache=False)).text
+    opening = text.split("\n# proj\n\n", 1)[1].split("\n*Written by docroute", 1)[0]
+    structure_text = ""
+    if "## How it fits together" in text:
+        structure_text = text.split("## How it fits together\n\n", 1)[1].split("\n## ", 1)[0]
+    return opening.strip(), structure_text.strip()
+
+
+def test_the_same_purpose_and_structure_are_written_once(project: Path) -> None:
+    opening, structure = _page(project, SDK, SDK)
+    assert structure == "" and opening.count("InventoryTools, which") == 1
+    # one holds the other: the longer stays, said once
+    first = SDK.split(" - ", 1)[0].rsplit(" The SDK", 1)[0]
+    assert first.endswith("applications.")
+    opening, structure = _page(project, first, SDK)  # the purpose's sentence is not repeated
+    assert opening == first
+    assert structure.splitlines() == ["The SDK contains the following modules:", "",
+                                      *(f"- {item}" for item in SDK_ITEMS)]
+    opening, structure = _page(project, SDK, first)
+    assert structure == "" and "InventoryTools, which" in opening
+    # a structure that repeats the purpose's sentence and adds one keeps only what it adds
+    more = first + " Its commands read and write one CSV file."
+    opening, structure = _page(project, first, more)
+    assert opening == first and structure == "Its commands read and write one CSV file."
+    # different texts: both, as written
+    opening, structure = _page(project, first, "Its commands read and write one CSV file.")
+    assert opening == first and structure == "Its commands read and write one CSV file."
+
+
+def test_a_list_the_model_writes_inline_becomes_list_items(project: Path) -> None:
+    opening, structure = _page(project, SDK, "It works in three steps: 1. Read the CSV file. "
+                               "2. Change the rows. 3. Write the file back.")
+    intro = ("The project is a software development kit (SDK) for inventory applications. "
+             "The SDK contains the following modules:")
+    assert opening.splitlines() == [intro, "", *(f"- {item}" for item in SDK_ITEMS)]
+    assert structure.splitlines() == ["It works in three steps:", "",
+                                      "- Read the CSV file.", "- Change the rows.",
+                                      "- Write the file back."]
+
+
+@pytest.mark.parametrize(("text", "items"), [
+    ("Parts: - A module reads files - a script writes them", ["A module reads files",
+                                                             "a script writes them"]),
+    ("Files: - a.psm1 - keeps the inventory. - b.py - retries calls.",
+     ["a.psm1 - keeps the inventory.", "b.py - retries calls."]),
+    ("It reads files: - and writes them.", []),  # one marker: no list
+    ("A plain text - with a dash - twice.", []),  # dashes inside a sentence
+    ("It needs Python 3. It was written in 2020.", []),  # numbers that do not count
+    ("It has two steps: 1. Read. 3. Write.", []),
+])
+def test_inline_lists(text: str, items: list[str]) -> None:
+    assert split_list(text)[1] == items
