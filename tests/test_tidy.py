@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from docroute.analyze import extract_units
-from docroute.tidy import complete_sentences, is_junk, tidy_doc, tidy_text, was_cut
+from docroute.tidy import (
+    complete_sentences,
+    ends_mid_phrase,
+    is_junk,
+    join_sentences,
+    tidy_doc,
+    tidy_text,
+    unique_examples,
+    was_cut,
+    with_default,
+)
 from docroute.types import DocContent, Example
 
 PS = """function Add-Item {
@@ -103,3 +115,125 @@ def test_file_references_with_digits_in_the_extension_are_junk() -> None:
     assert is_junk("as on line 4 of Build.ps1")
     assert not is_junk("Works on PowerShell 5.1 and 7.4.")
     assert not is_junk("Returns a System.Int32 value.")
+
+
+# --- texts cut off or left unfinished (found by a reviewer on examples/) ----------------------
+
+INVENTORY_PS = """function Get-InventoryItem {
+    [CmdletBinding()]
+    param([Parameter(Position = 0)][string] $Name = '*', [string] $Path = 'x.csv')
+    Import-Csv $Path | Where-Object Name -like $Name
+}
+"""
+
+
+def test_a_text_at_the_length_its_pattern_allows_was_cut() -> None:
+    """``schema._prose`` bounds the first word and the rest separately: a synopsis starting
+    with "The" ends at 4 + 129 characters, not at maxLength 160. SmolLM2 stopped there."""
+    from docroute.schema import SYNOPSIS_LEN, doc_schema, prose_cap
+
+    synopsis = ("The PowerShell function Get-InventoryItem is a cmdlet that allows you to "
+                "retrieve and display the current state of a PowerShell Power")
+    assert prose_cap(synopsis, SYNOPSIS_LEN[1]) == 3 + 1 + 129 == len(synopsis)
+    assert prose_cap("A" * 30 + " x", SYNOPSIS_LEN[1]) == SYNOPSIS_LEN[1]
+    (unit,) = extract_units(INVENTORY_PS, "powershell")
+    pattern = doc_schema(unit)["properties"]["synopsis"]["pattern"]
+    assert re.fullmatch(pattern, synopsis) and not re.fullmatch(pattern, synopsis + "x")
+    assert tidy_text(synopsis, limit=SYNOPSIS_LEN[1], strict=False)[0] == ""
+    doc = DocContent(synopsis=synopsis, description="Lists the items of the inventory file. "
+                     "It filters them by name.")
+    tidy, notes = tidy_doc(unit, doc)
+    assert tidy.synopsis == "Lists the items of the inventory file."
+    assert any(n.startswith("synopsis: dropped") for n in notes)
+
+
+def test_a_trailing_fragment_after_a_sentence_is_dropped() -> None:
+    # "0" ends a sentence (a lone digit is no initial); a list's leading "1." does not
+    assert complete_sentences("Returns an exit status of 0. This,") == (
+        "Returns an exit status of 0.")
+    assert complete_sentences("1. Adds the item to the list") == "1. Adds the item to the list"
+    assert complete_sentences("Adds it. Then wr") == "Adds it."
+    assert complete_sentences("Items are kept in a J. Doe list.") == (
+        "Items are kept in a J. Doe list.")
+
+
+def test_a_lone_fragment_that_stops_mid_phrase_is_dropped() -> None:
+    for fragment in ("This is a sample function that allows you to add an inventory item "
+                     "from a list of items using",
+                     "Manages the rate of data transfer between internal memory and,",
+                     "Makes the delays more useful to",
+                     "Returns the value of the"):
+        assert ends_mid_phrase(fragment), fragment
+        assert complete_sentences(fragment) == "", fragment
+    for whole in ("The number of times you want to try again", "Gets the items of the list",
+                  "Whether to retry on timeouts as well"):
+        assert not ends_mid_phrase(whole)
+        assert complete_sentences(whole) == whole
+
+
+def test_unfinished_parameter_returns_and_example_texts_give_way_to_the_facts() -> None:
+    (unit,) = extract_units(INVENTORY_PS, "powershell")
+    returns = ("This function returns a list containing the current values of the `delay` "
+               "parameter, which can be used as an argument to other methods")
+    assert len(returns) == 4 + 1 + 129  # at its cap (RETURNS_LEN): cut, though no open word
+    doc = DocContent(
+        synopsis="Lists the items of the inventory.",
+        description="Reads the inventory file and keeps the items whose name matches.",
+        parameters={"Name": "The name pattern the items must match, such as",
+                    "Path": "The CSV file to read. It must exist and hold a,"},
+        returns=returns,
+        examples=[Example(code="Get-InventoryItem 'X1*'",
+                          description="This is a sample that lists the items whose name "
+                                      "starts with X1 using")],
+    )
+    tidy, notes = tidy_doc(unit, doc)
+    assert tidy.parameters == {"Path": "The CSV file to read."}
+    assert tidy.returns == ""
+    assert [e.description for e in tidy.examples] == [""]
+    assert any(n.startswith("parameter Name: dropped") for n in notes)
+    assert any(n.startswith("example 1: dropped") for n in notes)
+
+
+def test_a_name_with_a_date_is_a_value_not_a_description() -> None:
+    (unit,) = extract_units(PS, "powershell")
+    doc = DocContent(synopsis="Adds an item to the inventory list.",
+                     description="Adds an item with its owner to the list.",
+                     parameters={"Name": "Laptop, Desktop, Monitor",
+                                 "Owner": "John Doe, 2022-01-01T00:00:00Z"})
+    tidy, notes = tidy_doc(unit, doc)
+    assert tidy.parameters == {}
+    assert any("John Doe" in n for n in notes)
+    doc.parameters = {"Name": "The item's name, such as X1 Carbon 2022.",
+                      "Owner": "Who owns it (John Doe, for example)."}
+    assert tidy_doc(unit, doc)[0].parameters == doc.parameters
+
+
+def test_a_repeated_example_is_dropped() -> None:
+    (unit,) = extract_units(PS, "powershell")
+    doc = DocContent(synopsis="Adds an item to the inventory list.",
+                     description="Adds an item with its owner to the list.",
+                     examples=[Example(code="Add-Item -Name 'x'", description="Adds the x item."),
+                               Example(code="PS> Add-Item  -Name 'x'", description="Adds x too."),
+                               Example(code="Add-Item -Name 'y'", description="Adds the y item.")])
+    tidy, notes = tidy_doc(unit, doc)
+    assert [e.description for e in tidy.examples] == ["Adds the x item.", "Adds the y item."]
+    assert "example 2 dropped: it repeats an earlier example" in notes
+    assert unique_examples(doc.examples) == [doc.examples[0], doc.examples[2]]
+
+
+def test_with_default_keeps_the_true_default_and_joins_with_a_full_stop() -> None:
+    assert with_default("The base is set to 2.0", "0.1") == (
+        "The base is set to 2.0. Defaults to 0.1.")
+    assert with_default("", "None") == "Defaults to None."
+    # a sentence that gives another default is a guess: the parser's value replaces it
+    assert with_default("The default value of 1.0 is used. Adds noise.", "True") == (
+        "Adds noise. Defaults to True.")
+    assert with_default("If 0, the default timeout is used.", "30") == (
+        "If 0, the default timeout is used. Defaults to 30.")
+    # the text already says it: unchanged
+    assert with_default("Defaults to true, so noise is added", "True") == (
+        "Defaults to true, so noise is added")
+    assert with_default("The default encoding is utf-8.", "'utf-8'") == (
+        "The default encoding is utf-8.")
+    assert join_sentences("Where it goes,", "", "Defaults to /tmp.") == (
+        "Where it goes. Defaults to /tmp.")

@@ -22,7 +22,7 @@ from typing import Any
 from ._exceptions import ValidationError
 from .types import DocContent, Example, Unit
 
-__all__ = ["doc_schema", "parse_doc", "schema_problems"]
+__all__ = ["doc_schema", "parse_doc", "prose_cap", "schema_problems"]
 
 # One character that JSON does not escape: what model-written text may contain.
 _CHAR = r'[^"\\\x00-\x1f]'
@@ -46,13 +46,27 @@ def _prose(limits: tuple[int, int]) -> dict[str, Any]:
     """
     lo, hi = limits
     first = _FIRST_WORD - 1  # characters after the capital letter
-    rest = (max(1, lo - 2), hi - 2 - first)
+    rest = (max(1, lo - 2), _rest_max(hi))
     return {
         "type": "string",
         "minLength": lo,
         "maxLength": hi,
         "pattern": f"^[A-Z]{_WORD_CHAR}{{0,{first}}} {_CHAR}{{{rest[0]},{rest[1]}}}$",
     }
+
+
+def _rest_max(hi: int) -> int:
+    """How many characters ``_prose``'s pattern allows after the first word and its space."""
+    return hi - 1 - _FIRST_WORD
+
+
+def prose_cap(text: str, max_length: int) -> int:
+    """The longest a ``_prose`` text with ``maxLength`` ``max_length`` can be when it starts
+    like ``text``. The pattern bounds the first word and the rest separately, so only a first
+    word of ``_FIRST_WORD`` characters reaches ``maxLength``: a text starting with "The" ends
+    at 4 + ``_rest_max`` characters, where a grammar-constrained model stops mid-sentence."""
+    first = len(text.strip().split(" ", 1)[0])
+    return min(max_length, first + 1 + _rest_max(max_length))
 
 
 def _literal_pattern(text: str) -> str | None:

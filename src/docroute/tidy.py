@@ -1,16 +1,19 @@
 """Tidy a model's prose before it is rendered: keep what passes cheap checks, drop the rest.
 
-Small models write fragments cut off at a length limit, "descriptions" that are values
-(``JohnDoe },``), file references (``Remove-Item.py:194``), lines that echo the prompt
-(``Description: ...``, ``(no synopsis)``), and examples that do not parse or pass parameters the
-code lacks. Dropping such a part is better than printing it: the renderers then write their
-factual fallback from the parser's facts (a parameter's type, mandatory, pipeline, default; an
-example built from the mandatory parameters; a module's command list). Every change is
-reported, so monitoring can count them.
+Small models write fragments cut off at a length limit (or where the schema's pattern ends
+them, ``schema.prose_cap``) or stopped mid-phrase (``... a list of items using``),
+"descriptions" that are values (``JohnDoe },``, ``John Doe, 2022-01-01``), file references
+(``Remove-Item.py:194``), lines that echo the prompt (``Description: ...``, ``(no synopsis)``),
+examples that do not parse or pass parameters the code lacks, and the same example twice.
+Dropping such a part is better than printing it: the renderers then write their factual
+fallback from the parser's facts (a parameter's type, mandatory, pipeline, default; an example
+built from the mandatory parameters; a module's command list). Every change is reported, so
+monitoring can count them.
 
 This is the one place that judges model prose: ``tidy_doc`` for code documentation (and the
 model-written command help the guides reuse) and ``tidy_text`` for the prose tasks
-(``docroute.prose``: an overview, an about topic).
+(``docroute.prose``: an overview, an about topic). The renderers use ``with_default`` (a
+parameter's text with the parser's default) and ``unique_examples``.
 """
 
 from __future__ import annotations
@@ -18,14 +21,34 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .route.checks import example_problems, is_trivial, repeats_name
-from .types import DocContent, Unit
+from .schema import (
+    DESCRIPTION_LEN,
+    EXAMPLE_TEXT_LEN,
+    PARAMETER_LEN,
+    RETURNS_LEN,
+    SYNOPSIS_LEN,
+    prose_cap,
+)
+from .types import DocContent, Example, Unit
 
-__all__ = ["complete_sentences", "echoes_prompt", "is_junk", "sentences", "tidy_doc",
-           "tidy_text", "was_cut"]
+__all__ = ["complete_sentences", "echoes_prompt", "ends_mid_phrase", "is_junk",
+           "join_sentences", "sentences", "tidy_doc", "tidy_text", "unique_examples",
+           "was_cut", "with_default"]
 
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?=\s|$)")
+_ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]?$")
 _WORDISH = re.compile(r"[A-Za-z]{2,}")
+# words a phrase cannot end with: a text that stops at one stopped mid-phrase ("a list of
+# items using", "more useful to", "memory and,")
+_OPEN_WORDS = frozenset({
+    "a", "an", "the", "and", "or", "but", "nor", "of", "to", "in", "on", "at", "by", "for",
+    "from", "with", "into", "onto", "via", "per", "as", "than", "using", "including", "such",
+    "whose", "which", "that", "who", "whom", "where", "whether", "if", "when", "while",
+    "because", "so", "its", "their", "his", "her", "our", "your", "my", "is", "are", "was",
+    "were", "be", "been", "being", "can", "could", "will", "would", "should", "must", "may",
+    "might", "not", "very", "both", "either", "neither", "each", "every", "some", "any",
+    "between", "within", "against", "toward", "towards", "until", "unless",
+})
 # words whose period ends no sentence: "e.g.", "i.e.", a single letter cut short ("criteria, e.")
 _ABBREVIATIONS = frozenset({"e.g", "i.e", "eg", "ie", "cf", "vs", "approx", "incl", "mr",
                             "mrs", "dr", "st", "no", "fig"})
@@ -48,9 +71,12 @@ _ECHO_WORDS = 6  # a run of this many prompt words in a row is an echo, not pros
 
 
 def _is_sentence_end(text: str, match: re.Match[str]) -> bool:
-    word = text[: match.start()].rsplit(" ", 1)[-1].strip("\"'([").lower()
+    before = text[: match.start()]
+    word = before.rsplit(" ", 1)[-1].strip("\"'([").lower()
     if match.group()[0] != ".":
         return True
+    if word.isdigit():  # "an exit status of 0." ends; a list's "1. Adds ..." does not
+        return " " in before.strip()
     return len(word) > 1 and word not in _ABBREVIATIONS
 
 
@@ -72,20 +98,32 @@ def sentences(text: str) -> list[str]:
 
 
 def complete_sentences(text: str, *, cut: bool = False) -> str:
-    """``text`` up to its last complete sentence. A fragment with no sentence end is kept,
-    unless ``cut`` says the text was cut off (then nothing is left of it)."""
+    """``text`` up to its last complete sentence: a trailing fragment after it is dropped.
+    A text without any sentence end is kept, unless ``cut`` says it was cut off or it stops
+    mid-phrase (``ends_mid_phrase``): then nothing is left of it."""
     text = " ".join(text.split())
     ends = _ends(text)
     if not text or (ends and ends[-1] == len(text)):
         return text
-    if ends and ends[-1] >= 10:
+    if ends:
         return text[: ends[-1]]
-    return "" if cut else text
+    return "" if cut or ends_mid_phrase(text) else text
+
+
+def ends_mid_phrase(text: str) -> bool:
+    """Whether ``text`` stops where no phrase ends: at a comma, colon, dash or open bracket,
+    or at a preposition, article, conjunction or auxiliary (``... a list of items using``)."""
+    text = text.rstrip()
+    if text.endswith((",", ";", ":", "-", "(", "[", "/", "&", "+")):
+        return True
+    last = text.rsplit(" ", 1)[-1].lower()
+    return last in _OPEN_WORDS
 
 
 def was_cut(text: str, *, finish_reason: str | None = None, limit: int | None = None) -> bool:
     """Whether ``text`` was cut off: the backend says the output budget ran out, or it stops
-    without a sentence end at (or within a few characters of) its field's length limit."""
+    without a sentence end at (or within a few characters of) its field's length limit
+    (for a schema field, ``schema.prose_cap``: the pattern may end it before ``maxLength``)."""
     if finish_reason in CUT_REASONS:
         return True
     text = " ".join(text.split())
@@ -137,7 +175,8 @@ def tidy_text(text: str, *, cut: bool = False, limit: int | None = None,
     """Model prose made safe to print, and what was dropped.
 
     ``cut``: the backend reported the output budget ran out (see ``was_cut``); ``limit``: the
-    field's maximum length (a text that reaches it without a sentence end was cut); ``prompt``:
+    ``maxLength`` of the field's ``schema._prose`` pattern (a text that reaches the length the
+    pattern allows it, ``schema.prose_cap``, without a sentence end was cut); ``prompt``:
     what the model read (sentences copying it are dropped); ``names``: names the model may
     echo as a label (``Name: text``). Junk sentences (file references, prompt labels,
     placeholders) are dropped, the rest ends at its last complete sentence. ``strict``: a text
@@ -146,7 +185,7 @@ def tidy_text(text: str, *, cut: bool = False, limit: int | None = None,
     """
     notes: list[str] = []
     original = " ".join(text.split())
-    cut = cut or was_cut(original, limit=limit)
+    cut = cut or was_cut(original, limit=prose_cap(original, limit) if limit else None)
     kept: list[str] = []
     for sentence in sentences(_strip_name(original, names)):
         if is_junk(sentence) or echoes_prompt(sentence, prompt):
@@ -156,7 +195,8 @@ def tidy_text(text: str, *, cut: bool = False, limit: int | None = None,
     joined = " ".join(kept)
     result = complete_sentences(joined, cut=cut or strict)
     if joined and result != joined:
-        notes.append(f"{_TRIMMED}{joined[len(result):].strip()[:80]!r}")
+        notes.append(f"{_TRIMMED}{joined[len(result):].strip()[:80]!r}" if result else
+                     f"dropped {joined[:80]!r} (cut off or unfinished)")
     if result and not _looks_like_prose(result):
         notes.append(f"dropped {result[:80]!r} (not prose)")
         result = ""
@@ -164,12 +204,14 @@ def tidy_text(text: str, *, cut: bool = False, limit: int | None = None,
 
 
 def _looks_like_prose(text: str) -> bool:
-    """Mostly words, with spaces: not a value, a path or punctuation soup."""
-    tokens = text.split()
+    """Mostly words, with spaces, in the shape of a sentence: not a value, a path or
+    punctuation soup. A sentence has a lower-case word (a verb, an article, a preposition);
+    names, dates, numbers and IDs have none (``John Doe, 2022-01-01T00:00:00Z``)."""
+    tokens = [t.strip(".,;:()'`\"") for t in text.split()]
     if len(tokens) < 3:
         return False
-    wordy = sum(1 for t in tokens if _WORDISH.fullmatch(t.strip(".,;:()'`")))
-    return wordy / len(tokens) >= 0.6
+    words = [t for t in tokens if _WORDISH.fullmatch(t)]
+    return len(words) / len(tokens) >= 0.6 and any(w[0].islower() for w in words)
 
 
 def tidy_doc(unit: Unit, doc: DocContent, *, keep_written: bool = True
@@ -180,34 +222,45 @@ def tidy_doc(unit: Unit, doc: DocContent, *, keep_written: bool = True
     what was written (the code renderers need a summary); False leaves it empty, for a caller
     that writes its own fallback (the PlatyPS guides).
     """
+    # here, not at the top: the renderers use this module's helpers, and the route package
+    # imports the analyzers, which import the renderers
+    from .route.checks import example_problems, is_trivial, repeats_name
+
     notes: list[str] = []
     params = {}
-    synopsis = _keep_summary(doc.synopsis, unit.name, "synopsis", notes)
-    description = _keep_summary(doc.description, unit.name, "description", notes)
+    synopsis = _keep_summary(doc.synopsis, unit.name, "synopsis", SYNOPSIS_LEN, notes)
+    description = _keep_summary(doc.description, unit.name, "description", DESCRIPTION_LEN,
+                                notes)
     elsewhere = {" ".join(doc.synopsis.split()), " ".join(doc.description.split())}
     for name, text in doc.parameters.items():
-        text = complete_sentences(text)
+        text = _complete(text, PARAMETER_LEN)
         if (is_trivial(text, 3) or repeats_name(name, text) or not _looks_like_prose(text)
                 or is_junk(text) or any(other.startswith(text) for other in elsewhere)):
             notes.append(f"parameter {name}: dropped {text!r}")
             continue
         params[name] = text
-    examples = []
+    examples: list[Example] = []
     for n, example in enumerate(doc.examples, 1):
         problems = example_problems(n, example.code, unit)
         if problems:
             notes.append(f"example {n} dropped: {'; '.join(problems)}")
             continue
-        remarks, dropped = tidy_text(example.description, names=[unit.name], strict=False)
+        if _code_key(example.code) in {_code_key(e.code) for e in examples}:
+            notes.append(f"example {n} dropped: it repeats an earlier example")
+            continue
+        remarks, dropped = tidy_text(example.description, names=[unit.name], strict=False,
+                                     limit=EXAMPLE_TEXT_LEN[1])
         notes += [f"example {n}: {d}" for d in dropped if not d.startswith(_TRIMMED)]
         examples.append(example.model_copy(update={"description": remarks}))
     tidy = doc.model_copy(update={
         # renderers need a summary: the description's first sentence, else what was written
+        # (never a cut or unfinished fragment of it)
         "synopsis": (synopsis or next(iter(sentences(description)), "")
-                     or (doc.synopsis.strip() if keep_written else "")),
-        "description": description or (doc.description.strip() if keep_written else ""),
-        "returns": _keep_prose(complete_sentences(doc.returns), "returns", notes),
-        "inputs": _keep_prose(complete_sentences(doc.inputs), "inputs", notes),
+                     or (_complete(doc.synopsis, SYNOPSIS_LEN) if keep_written else "")),
+        "description": description or (_complete(doc.description, DESCRIPTION_LEN)
+                                       if keep_written else ""),
+        "returns": _keep_prose(_complete(doc.returns, RETURNS_LEN), "returns", notes),
+        "inputs": _keep_prose(_complete(doc.inputs, RETURNS_LEN), "inputs", notes),
         "notes": complete_sentences(doc.notes),
         "parameters": params,
         "examples": examples,
@@ -215,10 +268,39 @@ def tidy_doc(unit: Unit, doc: DocContent, *, keep_written: bool = True
     return tidy, notes
 
 
-def _keep_summary(text: str, name: str, field: str, notes: list[str]) -> str:
-    kept, dropped = tidy_text(text, names=[name], strict=False)
+def _complete(text: str, limits: tuple[int, int]) -> str:
+    """``complete_sentences`` of a schema field's text: cut when it ends without a sentence end
+    at the length its pattern allows (``schema.prose_cap``)."""
+    return complete_sentences(text, cut=was_cut(text, limit=prose_cap(text, limits[1])))
+
+
+def _keep_summary(text: str, name: str, field: str, limits: tuple[int, int],
+                  notes: list[str]) -> str:
+    kept, dropped = tidy_text(text, names=[name], strict=False, limit=limits[1])
     notes += [f"{field}: {d}" for d in dropped if not d.startswith(_TRIMMED)]
     return kept
+
+
+_PROMPTS = re.compile(r"^\s*(?:PS(?:\s+[^>\n]*)?>|[A-Za-z]:\\(?:PS)?>|>>>|\.\.\.)\s?",
+                      re.MULTILINE)
+
+
+def _code_key(code: str) -> str:
+    """``code`` without prompts (``PS>``, ``>>>``) and spacing: equal for the same example."""
+    return " ".join(_PROMPTS.sub("", code).split())
+
+
+def unique_examples(examples: Iterable[Example]) -> list[Example]:
+    """``examples`` without the ones whose code repeats an earlier one's (prompts and spacing
+    aside); the first of each stays."""
+    seen: set[str] = set()
+    out = []
+    for example in examples:
+        key = _code_key(example.code)
+        if key not in seen:
+            seen.add(key)
+            out.append(example)
+    return out
 
 
 def _keep_prose(text: str, field: str, notes: list[str]) -> str:
@@ -226,3 +308,47 @@ def _keep_prose(text: str, field: str, notes: list[str]) -> str:
         notes.append(f"{field}: dropped {text!r}")
         return ""
     return text
+
+
+# --- defaults -------------------------------------------------------------------------------
+
+_DEFAULT_WORD = re.compile(r"\bdefault", re.IGNORECASE)
+# a literal a sentence may give as a default: a number, a boolean or null, a quoted string
+_LITERAL = re.compile(r"(?<![\w.])(?:[-+]?\d+(?:\.\d+)?|\$?(?:true|false|none|null)|'[^']*'"
+                      r"|\"[^\"]*\")(?![\w])", re.IGNORECASE)
+
+
+def join_sentences(*parts: str) -> str:
+    """``parts`` as one text of sentences: each part but the last gets a full stop when it
+    has no sentence end (``Set to 2.0`` + ``Defaults to 0.1.`` -> ``Set to 2.0. Defaults to
+    0.1.``); empty parts are skipped."""
+    texts = [" ".join(part.split()) for part in parts]
+    texts = [text for text in texts if text]
+    ended = [text if _ENDS_SENTENCE.search(text) else f"{text.rstrip(',;:-')}."
+             for text in texts[:-1]]
+    return " ".join([*ended, *texts[-1:]])
+
+
+def _states(sentence: str, value: str) -> bool:
+    """Whether ``sentence`` names ``value`` (quotes around a string value optional)."""
+    candidates = {value, value.strip("'\"")} - {""}
+    return any(re.search(rf"(?<![\w.]){re.escape(c)}(?!\w)", sentence, re.IGNORECASE)
+               for c in candidates)
+
+
+def with_default(text: str, default: str) -> str:
+    """A parameter's prose with its default from the parser: ``text`` as it is when a sentence
+    of it already gives that default; else ``text`` without the sentences that give another
+    default (a small model's guess), then ``Defaults to <default>.``"""
+    value = " ".join(default.split())
+    parts = sentences(text)
+    if any(_DEFAULT_WORD.search(s) and _states(s, value) for s in parts):
+        return join_sentences(*parts)
+    kept = [s for s in parts if not _gives_a_default(s)]
+    return join_sentences(*kept, f"Defaults to {value}.")
+
+
+def _gives_a_default(sentence: str) -> bool:
+    """``The default value of 1.0 is ...``, ``Defaults to 'x'``: a literal after "default"."""
+    match = _DEFAULT_WORD.search(sentence)
+    return match is not None and _LITERAL.search(sentence, match.end()) is not None

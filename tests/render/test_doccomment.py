@@ -395,3 +395,26 @@ def test_every_unit_gets_a_prompt(path: Path) -> None:
         assert "JSON" in system["content"]
         assert unit.code.strip() in user["content"]
         assert all(param.name in user["content"] for param in unit.params)
+
+
+def test_the_default_is_joined_as_a_sentence_and_never_lost() -> None:
+    """The same join as the Python renderer (``tidy.with_default``): a full stop before the
+    default, and the parser's default kept when the model's text names another one."""
+    unit = Unit("bash", "function", "backup", "", 1, 1, params=(
+        Param("dest", default="/tmp", position=1), Param("count", default="3", position=2),
+        Param("mode", default="fast", position=3)))
+    doc = DocContent(synopsis="Backs up.", description="", parameters={
+        "dest": "Where the copy goes", "count": "How many copies. The default is 5.",
+        "mode": "Copy mode; the default is fast."})
+    block = render_doc_comment(unit, doc)
+    assert "dest ($1): Where the copy goes. Defaults to /tmp." in block
+    assert "count ($2): How many copies. Defaults to 3." in block
+    assert "mode ($3): Copy mode; the default is fast.\n" in block
+
+
+def test_a_summary_taken_from_the_description_is_not_repeated() -> None:
+    unit = Unit("bash", "function", "backup", "", 1, 1)
+    doc = DocContent(synopsis="Backs up the folder.",
+                     description="Backs up the folder. Old copies are kept.")
+    block = render_doc_comment(unit, doc)
+    assert block.count("Backs up the folder.") == 1 and "Old copies are kept." in block

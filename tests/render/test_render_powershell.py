@@ -114,9 +114,43 @@ def test_example_is_built_when_the_model_gave_none() -> None:
     doc = DocContent(synopsis="x", description="y", examples=[Example(code=" ", description="z")])
     block = render_help(TRICKY, doc)
     assert section_texts(block, "EXAMPLE") == [
-        "PS> Get-InventoryItem -Name <string[]>\n\n"
+        "PS> Get-InventoryItem -Name 'a','b'\n\n"
         "Runs Get-InventoryItem with its mandatory parameters (Name)."
     ]
+
+
+def test_the_built_example_has_sample_values_that_run() -> None:
+    """``-Name <string[]>`` is no PowerShell (``<`` is reserved): the built example passes a
+    sample value of each mandatory parameter's type, one of its ValidateSet values if it has
+    them, and passes the checks every model example must pass."""
+    from _helpers import INVENTORY, unit_named
+    from docroute.render.powershell import _fallback_example
+    from docroute.route.checks import example_problems
+
+    unit = make_unit(
+        Param("Name", "string", mandatory=True), Param("Count", "[int]", mandatory=True),
+        Param("Ids", "Int64[]", mandatory=True), Param("Force", "switch", mandatory=True,
+                                                       switch=True),
+        Param("When", "[System.DateTime]", mandatory=True), Param("Any", None, mandatory=True),
+        Param("Optional", "string"), code="function Get-InventoryItem { param() }")
+    example = _fallback_example(unit)
+    assert example.code == ("Get-InventoryItem -Name 'value' -Count 1 -Ids 1,2 -Force "
+                            "-When '2024-01-01' -Any 'value'")
+    assert example_problems(1, example.code, unit) == []
+    add = unit_named(INVENTORY, "powershell", "Add-InventoryItem")
+    built = _fallback_example(add).code
+    assert built == "Add-InventoryItem -Name 'value' -Category 'Laptop'"  # [ValidateSet()]
+    assert example_problems(1, built, add) == []
+
+
+def test_repeated_examples_are_rendered_once() -> None:
+    doc = DocContent(synopsis="x", description="y", examples=[
+        Example(code="Get-Crlf", description="Lists the files."),
+        Example(code="PS> Get-Crlf ", description="Lists the files again."),
+    ])
+    unit = make_unit(name="Get-Crlf")
+    assert section_texts(render_help(unit, doc), "EXAMPLE") == [
+        "PS> Get-Crlf\n\nLists the files."]
 
 
 def test_script_example_calls_the_script_file() -> None:

@@ -380,3 +380,51 @@ def test_raise_fallback_wording() -> None:
     long = raise_fallback(RaiseFact("ValueError", (("x", "word " * 40),)))
     assert long.startswith('If x ("word word') and long.endswith('word...").')
     assert len(long) < 120
+
+
+def test_the_default_joins_the_text_as_a_sentence_and_the_true_one_is_kept() -> None:
+    """Seen on examples/python/retry_utils.py: ``The base data type is set to 2.0 Defaults to
+    0.1.`` (no full stop), and ``jitter``'s true default lost because the model's text said
+    "default" (with a wrong value)."""
+    unit = make_unit(
+        Param("base", "float", default="0.1"),
+        Param("jitter", "bool", default="True"),
+        Param("sleep", "Callable", default="time.sleep"),
+        Param("encoding", "str", default="'utf-8'"),
+        Param("attempts", "int", default="3"),
+        name="backoff",
+    )
+    doc = DocContent(synopsis="Yields delays.", description="", parameters={
+        "base": "The base data type is set to 2.0",
+        "jitter": "The default value of 1.0 is set to a negative infinity. Adds noise.",
+        "sleep": "Function that returns a default value when an exception is raised.",
+        "encoding": "The text encoding; the default is utf-8.",
+        "attempts": "How often to try, at most",
+    })
+    text = docstring_of(render_docstring(unit, doc, "google", indent="    ", width=200))
+    assert text is not None
+    assert text.split("Args:\n")[1].splitlines() == [
+        "    base (float, optional): The base data type is set to 2.0. Defaults to 0.1.",
+        "    jitter (bool, optional): Adds noise. Defaults to True.",
+        "    sleep (Callable, optional): Function that returns a default value when an exception"
+        " is raised. Defaults to time.sleep.",
+        "    encoding (str, optional): The text encoding; the default is utf-8.",
+        "    attempts (int, optional): How often to try, at most. Defaults to 3.",
+    ]
+
+
+def test_a_repeated_example_is_rendered_once() -> None:
+    doc = DocContent(synopsis="Count.", description="", examples=[
+        Example(code="inv.count('disk')", description="Count disks."),
+        Example(code=">>> inv.count('disk')", description="Count disks again."),
+    ])
+    text = docstring_of(render_docstring(COUNT, doc, "google", indent="    "))
+    assert text is not None and text.count("inv.count('disk')") == 1
+
+
+def test_a_summary_taken_from_the_description_is_not_repeated() -> None:
+    """``tidy_doc`` gives a cut synopsis's place to the description's first sentence."""
+    doc = DocContent(synopsis="Takes a token if one is left.",
+                     description="Takes a token if one is left. Refills them first.")
+    text = docstring_of(render_docstring(make_unit(), doc, "google", indent="    "))
+    assert text == "Takes a token if one is left.\n\nRefills them first."

@@ -160,3 +160,70 @@ def test_an_example_without_the_mandatory_parameters_is_found() -> None:
     assert example_problems(2, "$rows | Add-InventoryItem", add_item) == []  # from the pipeline
     assert example_problems(3, "Add-InventoryItem @splat", add_item) == []
     assert example_problems(4, "Add-InventoryItem 'Laptop' 'Hardware'", add_item) == []
+
+
+def test_prose_written_as_an_example_is_found() -> None:
+    """Seen from SmolLM2 on the bundled module: prose after the command name (14 positional
+    arguments where the function takes one, then a statement that runs ``this``) and a
+    number where a parameter name belongs."""
+    report = unit_named(INVENTORY, "powershell", "Get-InventoryReport")
+    add_item = unit_named(INVENTORY, "powershell", "Add-InventoryItem")
+    prose = ("PS> Get-InventoryReport is a function that can be used to get current state of an "
+             "object, which can then be displayed as a list of items; this")
+    assert example_problems(1, prose, report) == [
+        "example 1 passes 14 positional arguments; Get-InventoryReport takes 1",
+        "example 1 runs 'this', which is no command (prose in the code?)",
+    ]
+    assert example_problems(2, "PS> Add-InventoryItem -1234567890.1 2022-01-01T00:00:00Z",
+                            add_item) == [
+        "example 2 passes -1234567890.1 where a parameter name belongs "
+        "(it would bind to -Name, a [string])"]
+    assert example_problems(3, "Get-InventoryReport -5", report) == []  # [int] $OlderThanDays
+    assert example_problems(4, "Get-InventoryReport 30 -AsMarkdown; Get-Date | Out-File r.txt",
+                            report) == []
+
+
+def test_positional_arguments_bind_as_powershell_binds_them(get_item: Unit) -> None:
+    # Position = 0 on -Name: the other parameters are named only
+    assert example_problems(1, "Get-InventoryItem 'X*'", get_item) == []
+    assert example_problems(2, "Get-InventoryItem 'X*' Phone", get_item) == [
+        "example 2 passes 2 positional arguments; Get-InventoryItem takes 1"]
+    assert example_problems(3, "Get-InventoryItem -Name a b", get_item) == [
+        "example 3 passes 1 positional argument; Get-InventoryItem takes 0 besides -Name"]
+    # values of named parameters (also -Name:value and a common parameter's) are no positions
+    assert example_problems(4, "Get-InventoryItem -Category:Phone -ErrorAction Stop -Verbose "
+                               "'X*' > items.txt", get_item) == []
+    assert example_problems(5, "Get-InventoryItem @splat a b c", get_item) == []
+
+    def unit(code: str) -> Unit:
+        (found,) = extract_units(code, "powershell")
+        return found
+
+    simple = unit("function Join-Words { param($First) $First + ($args -join ' ') }\n")
+    assert example_problems(6, "Join-Words a b c d", simple) == []  # the rest goes to $args
+    unbound = unit("function Set-Thing {\n    [CmdletBinding(PositionalBinding = $false)]\n"
+                   "    param([string] $Name)\n    $Name\n}\n")
+    assert example_problems(7, "Set-Thing x", unbound) == [
+        "example 7 passes 1 positional argument; Set-Thing takes 0"]
+    assert example_problems(8, "Set-Thing -Name x", unbound) == []
+
+
+def test_statements_that_run_no_command_are_found(get_item: Unit) -> None:
+    assert example_problems(1, "Get-InventoryItem; Items are listed", get_item) == [
+        "example 1 runs 'Items', which is no command (prose in the code?)"]
+    fine = ("Get-InventoryItem | Where-Object Owner -eq me | ft; ls .\\data; git status; "
+            "& $command; .\\Build.ps1; $x = Get-InventoryItem")
+    assert example_problems(2, fine, get_item) == []
+
+
+def test_a_mandatory_parameter_left_out_is_found_also_when_others_are_given() -> None:
+    """Seen from SmolLM2: ``Add-InventoryItem Add-InventoryItem`` (the name binds to -Name by
+    position, -Category is missing: PowerShell would stop and prompt for it)."""
+    add_item = unit_named(INVENTORY, "powershell", "Add-InventoryItem")
+    assert example_problems(1, "Add-InventoryItem Add-InventoryItem", add_item) == [
+        "example 1 calls Add-InventoryItem without its mandatory parameters (Category)"]
+    assert example_problems(2, "Add-InventoryItem -Category Phone -Owner me", add_item) == [
+        "example 2 calls Add-InventoryItem without its mandatory parameters (Name)"]
+    assert example_problems(3, "Add-InventoryItem -Category Phone X1", add_item) == []
+    # both take pipeline input: an object with Name and Category properties may bring them
+    assert example_problems(4, "$row | Add-InventoryItem -Owner me", add_item) == []

@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ..tidy import unique_examples, with_default
 from ..types import DocContent, Example, Param, Unit
 from ._text import clean_text, paragraphs, split_first_sentence, wrap
 
@@ -114,9 +115,7 @@ def _lookup(texts: Mapping[str, str], name: str) -> str:
 
 def _param_text(param: Param, doc: DocContent) -> str:
     text = _lookup(doc.parameters, param.name) or f"The {param.name} parameter."
-    if param.default is not None and "default" not in text.lower():
-        text = f"{text} Defaults to {' '.join(param.default.split())}."
-    return text
+    return text if param.default is None else with_default(text, param.default)
 
 
 def _example(example: Example) -> tuple[str, list[str]] | None:
@@ -133,8 +132,9 @@ def _has_result(unit: Unit) -> bool:
 
 def _content(unit: Unit, doc: DocContent) -> _Content:
     summary, description = _flat(doc.synopsis), doc.description
-    if not summary:
-        summary, description = split_first_sentence(doc.description)
+    first, rest = split_first_sentence(doc.description)
+    if not summary or first == summary:  # the description's first sentence is the summary
+        summary, description = first, rest
     result = None
     if _has_result(unit):
         result = (unit.outputs[0] if unit.outputs else None, _flat(doc.returns) or "The result.")
@@ -144,7 +144,7 @@ def _content(unit: Unit, doc: DocContent) -> _Content:
         params=[(param, _param_text(param, doc)) for param in unit.params],
         result=result,
         raises=[(name, _lookup(doc.raises, name)) for name in dict.fromkeys(unit.raises)],
-        examples=[e for e in (_example(example) for example in doc.examples) if e],
+        examples=[e for e in map(_example, unique_examples(doc.examples)) if e],
     )
 
 

@@ -16,6 +16,8 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
+from .._exceptions import ParseError
+from ..tidy import unique_examples
 from ..types import DocContent, Example, Param, Unit
 from ._text import clean_text, first_sentence, paragraphs, wrap
 
@@ -25,6 +27,13 @@ _MIN_WIDTH = 40
 # A prompt the model may have put before example code: "PS>", "PS C:\work>", "C:\PS>".
 _PROMPT = re.compile(r"^\s*(?:PS(?:\s+[^>\n]*)?|[A-Za-z]:\\(?:PS)?)>\s?")
 _LEADING_TOKEN = re.compile(r"^(\s*)(\S+)")
+_NUMBERS = frozenset({"int", "int16", "int32", "int64", "long", "uint16", "uint32", "uint64",
+                      "ulong", "uint", "short", "ushort", "byte", "sbyte", "double", "float",
+                      "single", "decimal", "bigint"})
+# sample values that parse and bind, by type (anything else gets a quoted string)
+_SAMPLES = {"bool": "$true", "boolean": "$true", "datetime": "'2024-01-01'",
+            "timespan": "'00:05:00'", "hashtable": "@{}", "ordered": "@{}",
+            "scriptblock": "{ }", "char": "'a'", "pscredential": "(Get-Credential)"}
 
 
 def _is_word_char(char: str) -> bool:
@@ -103,16 +112,48 @@ def _example_code(code: str) -> list[str]:
     return [_neutralise(line) for line in lines]
 
 
+def _sample(type_name: str | None, accepted: list[str]) -> str:
+    """A value for a parameter of type ``type_name`` that parses and binds: one of its
+    ``[ValidateSet()]`` values, else a sample by type (``'value'``, ``1``, ``'a','b'``)."""
+    if accepted:
+        return "'" + accepted[0].replace("'", "''") + "'"
+    name = (type_name or "").lower().removeprefix("system.")
+    if name.endswith("[]"):
+        item = name[:-2].removeprefix("system.")
+        if item in _NUMBERS:
+            return "1,2"
+        return f"{_sample(item, [])},{_sample(item, [])}" if item in _SAMPLES else "'a','b'"
+    if name in _NUMBERS:
+        return "1"
+    return _SAMPLES.get(name, "'value'")
+
+
+def _accepted(unit: Unit) -> dict[str, list[str]]:
+    """Each parameter's ``[ValidateSet()]`` values (lower-case names), when the unit is a
+    function the parser reads."""
+    if unit.kind != "function":
+        return {}
+    from ..analyze.psparams import command_info  # the analyzers import the renderers
+
+    try:
+        info = command_info(unit.code, unit.name)
+    except ParseError:
+        return {}
+    return {p.name.lower(): p.accepted for p in info.params} if info else {}
+
+
 def _fallback_example(unit: Unit) -> Example:
-    """An example built from the unit's name and its mandatory parameters."""
+    """An example built from the unit's name and its mandatory parameters, with sample
+    values that run (``-Name 'value'``, ``-Count 1``; a switch needs none)."""
     command = unit.name
     if unit.kind == "script":
         command = ".\\" + (command if command.lower().endswith(".ps1") else f"{command}.ps1")
     parts = [command]
     mandatory = [p for p in unit.params if p.mandatory]
+    accepted = _accepted(unit) if mandatory else {}
     for param in mandatory:
-        type_name = _type_name(param.type)
-        value = "" if param.switch else f" <{type_name or 'value'}>"
+        value = "" if param.switch else " " + _sample(
+            _type_name(param.type), accepted.get(param.name.lower(), []))
         parts.append(f"-{param.name}{value}")
     if mandatory:
         names = ", ".join(p.name for p in mandatory)
@@ -133,7 +174,8 @@ def _example_body(example: Example, width: int) -> list[str]:
 
 def _examples(unit: Unit, doc: DocContent, width: int) -> list[list[str]]:
     """The model's examples that have code; a built one when there are none."""
-    bodies = [body for body in (_example_body(e, width) for e in doc.examples) if body]
+    bodies = [body for body in (_example_body(e, width) for e in unique_examples(doc.examples))
+              if body]
     return bodies or [_example_body(_fallback_example(unit), width)]
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Literal
 
+from ..tidy import unique_examples, with_default
 from ..types import DocContent, Example, Param, RaiseFact, Unit
 from ._text import clean_text, paragraphs, split_first_sentence, wrap
 
@@ -84,8 +85,8 @@ def _param_entries(unit: Unit, doc: DocContent) -> list[_Entry]:
     entries = []
     for param in _documented_params(unit):
         text = _lookup(doc.parameters, param.name)
-        if param.default is not None and "default" not in text.lower():
-            text = f"{text} Defaults to {' '.join(param.default.split())}.".strip()
+        if param.default is not None:
+            text = with_default(text, param.default)
         label, type_ = _label(param), param.type
         if type_ and param.default is not None:
             type_ = f"{type_}, optional"
@@ -193,7 +194,7 @@ def _example_lines(example: Example, width: int) -> list[str]:
 
 def _examples(doc: DocContent, width: int) -> list[str]:
     lines: list[str] = []
-    for example in doc.examples:
+    for example in unique_examples(doc.examples):
         if body := _example_lines(example, width):
             lines += ([""] if lines else []) + body
     return lines
@@ -321,8 +322,9 @@ def render_docstring(
         raise ValueError(f"unknown docstring style {style!r}; use google, numpy or sphinx")
     text_width = max(width - len(indent), _MIN_WIDTH)
     summary, description_text = _flat(doc.synopsis), doc.description
-    if not summary:  # the description's first sentence becomes the summary line
-        summary, description_text = split_first_sentence(doc.description)
+    first, rest = split_first_sentence(doc.description)
+    if not summary or first == summary:  # the description's first sentence is the summary
+        summary, description_text = first, rest
     lines = _lines(summary or f"{unit.name}.", text_width - 6)  # room for the quotes
     if description := _lines(description_text, text_width):
         lines += ["", *description]

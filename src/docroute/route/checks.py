@@ -7,7 +7,9 @@ pipeline escalates to the next model in ``Decision.escalation`` when it is not e
 - every parameter is described, none is invented, and no description merely repeats the
   parameter's name ("ComputerName: The computer name.");
 - every example parses (PowerShell with tree-sitter-powershell, Python with ``ast``) and calls
-  the unit only with parameters it declares;
+  the unit only with parameters it declares; a PowerShell example also passes the mandatory
+  parameters, no more positional arguments than the unit takes (no prose after the command
+  name), no number where a parameter name belongs, and runs no bare word as a command;
 - the prose mentions no variable, parameter or inline-code identifier that the code lacks.
 
 They take well under a millisecond for a typical unit: no model is involved.
@@ -19,9 +21,13 @@ import ast
 import builtins
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .._exceptions import ParseError
-from ..types import DocContent, Unit
+from ..types import DocContent, Param, Unit
+
+if TYPE_CHECKING:
+    from ..analyze._treesitter import Node, Parsed
 
 __all__ = ["cascade_checks", "example_problems", "is_trivial", "repeats_name"]
 
@@ -70,6 +76,28 @@ _PS_AUTOMATIC = frozenset(
         "executioncontext", "ofs", "shellid", "psversiontable"
     ]
 )
+# Common parameters that are switches (the others take a value).
+_PS_COMMON_SWITCHES = frozenset({"verbose", "debug", "whatif", "confirm", "usetransaction"})
+_PS_NUMBERS = frozenset(
+    [
+        "int", "int16", "int32", "int64", "long", "uint", "uint16", "uint32", "uint64", "ulong",
+        "short", "ushort", "byte", "sbyte", "double", "float", "single", "decimal", "bigint",
+        "object", "psobject"
+    ]
+)
+# Commands an example may run besides Verb-Noun commands, scripts and what the unit calls:
+# PowerShell's default aliases and a few everyday native tools.
+_PS_BARE_COMMANDS = frozenset(
+    [
+        "%", "?", "foreach", "where", "select", "sort", "group", "measure", "tee", "ft", "fl",
+        "fw", "ogv", "echo", "write", "cd", "chdir", "ls", "dir", "cat", "type", "gc", "gci",
+        "gi", "gm", "gps", "gsv", "gcm", "iex", "ipmo", "irm", "iwr", "icm", "cls", "clear",
+        "copy", "cp", "move", "mv", "del", "rm", "rmdir", "erase", "ren", "mkdir", "md", "pwd",
+        "sleep", "start", "ps", "kill", "man", "help", "history", "set", "sc", "ac", "diff",
+        "compare", "sal", "sv", "gv", "pushd", "popd", "curl", "wget", "git", "dotnet", "pwsh",
+        "powershell", "cmd", "ping", "ssh", "docker", "code", "notepad"
+    ]
+)
 _PS_TYPES = frozenset(
     [
         "string", "int", "int32", "int64", "long", "bool", "boolean", "switch", "hashtable",
@@ -87,7 +115,15 @@ _PS_VARIABLE = re.compile(r"\$(?:\{)?(?:(?:env|script|global|local|using):)?([A-
 _PS_PARAM_MENTION = re.compile(r"(?<![\w$-])-([A-Z][A-Za-z0-9]+)\b")
 _CODE_SPAN = re.compile(r"`([^`\n]{1,80})`")
 _IDENTIFIER = re.compile(r"[$]?[A-Za-z_][\w]*(?:[.:-][A-Za-z_]\w*)*")
-_PS_PROMPT = re.compile(r"^\s*PS [^>\n]*>\s?", re.MULTILINE)
+_PS_PROMPT = re.compile(r"^\s*(?:PS(?:\s+[^>\n]*)?|[A-Za-z]:\\(?:PS)?)>\s?", re.MULTILINE)
+_PS_ADVANCED = re.compile(r"\[\s*(?:CmdletBinding|Parameter)\s*\(", re.IGNORECASE)
+_PS_NO_POSITIONS = re.compile(r"PositionalBinding\s*=\s*\$false", re.IGNORECASE)
+_PS_ARGS = re.compile(r"\$args\b", re.IGNORECASE)
+_PS_VERB_NOUN = re.compile(r"^[A-Za-z]+-[A-Za-z][\w.-]*$")
+_NEGATIVE_NUMBER = re.compile(r"^-\d")
+# nodes whose commands run inside the example's statements, not as statements of their own
+_PS_NESTED = frozenset({"script_block", "sub_expression", "parenthesized_expression",
+                        "array_expression"})
 
 
 def _words(text: str) -> list[str]:
@@ -166,6 +202,115 @@ def _ps_parameter_ok(given: str, unit: Unit) -> bool:
     return len([n for n in names if n.startswith(given)]) == 1
 
 
+def _ps_param(given: str, unit: Unit) -> Param | None:
+    """The parameter ``-given`` binds to (full name, alias or unambiguous prefix), if any."""
+    given = given.lower()
+    for param in unit.params:
+        if given == param.name.lower() or given in (a.lower() for a in param.aliases):
+            return param
+    prefixed = [p for p in unit.params if p.name.lower().startswith(given)]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+def _ps_positional(unit: Unit) -> tuple[list[Param], bool]:
+    """The parameters positional arguments bind to, in order, by PowerShell's rules (see
+    ``analyze.psparams``): the explicit ``Position`` values when any parameter has one; else,
+    unless ``PositionalBinding = $false``, every parameter but the switches in declaration
+    order. And whether more arguments may follow (a simple function that reads ``$args``).
+    """
+    explicit = sorted((p for p in unit.params if p.position is not None),
+                      key=lambda p: p.position or 0)
+    more = not _PS_ADVANCED.search(unit.code) and bool(_PS_ARGS.search(unit.code))
+    if explicit:
+        return explicit, more
+    if _PS_NO_POSITIONS.search(unit.code):
+        return [], more
+    return [p for p in unit.params if not p.switch], more
+
+
+def _ps_call_problems(n: int, parsed: Parsed, node: Node, unit: Unit) -> list[str]:
+    """What is wrong with the arguments of one call of the unit: parameters it does not
+    declare, numbers where a parameter name belongs, more positional arguments than it takes,
+    mandatory parameters it leaves out (pipeline parameters may come from a pipe). Only this
+    command's own parameters: not those of commands nested in its arguments
+    (``It "x" { $a | Should -Be 1 }`` passes no -Be to It)."""
+    problems: list[str] = []
+    piped = node.parent is not None and any(c.type == "|" for c in node.parent.children)
+    elements = [arg for el in node.children if el.type == "command_elements"
+                for arg in el.children]
+    named: set[str] = set()
+    positional: list[str] = []
+    takes_value = attached = unknown_count = False
+    for child in elements:
+        text = parsed.source(child).strip()
+        if child.type == "command_argument_sep":
+            attached = attached or text == ":"
+            continue
+        if child.type == "command_parameter":
+            given = text.lstrip("-").rstrip(":")
+            attached = text.endswith(":")
+            param = _ps_param(given, unit)
+            if given[:1].isdigit():
+                problems.append(f"example {n} passes -{given} where a parameter name belongs")
+            elif param is None and not _ps_parameter_ok(given, unit):
+                problems.append(f"example {n} passes -{given}, which {unit.name} does not declare")
+            if param is not None:
+                named.add(param.name)
+            takes_value = not (param.switch if param else given.lower() in _PS_COMMON_SWITCHES)
+            continue
+        if child.type in ("redirection", "ERROR"):
+            continue
+        if takes_value or attached:  # the value of the parameter before it
+            takes_value = attached = False
+            continue
+        if child.type == "stop_parsing" or (text.startswith("@") and text[1:2].isalpha()):
+            unknown_count = True  # a splat or --%: the arguments are not known here
+        positional.append(text)
+    if unknown_count:
+        return problems
+    slots, more = _ps_positional(unit)
+    free = [p for p in slots if p.name not in named]
+    passed = named | {p.name for p in free[: len(positional)]}
+    missing = [p.name for p in unit.params if p.mandatory and not p.switch
+               and p.name not in passed and not (piped and p.pipeline)]
+    if missing:
+        problems.append(f"example {n} calls {unit.name} without its mandatory parameters "
+                        f"({', '.join(missing)})")
+    if len(positional) > len(free) and not more:
+        bound = [f"-{p.name}" for p in slots if p.name in named]
+        besides = f" besides {', '.join(bound)}" if bound else ""
+        problems.append(f"example {n} passes {_count(len(positional), 'positional argument')}; "
+                        f"{unit.name} takes {len(free)}{besides}")
+    for text, param in zip(positional, free, strict=False):
+        type_name = (param.type or "object").lower().removeprefix("system.").removesuffix("[]")
+        if _NEGATIVE_NUMBER.match(text) and type_name not in _PS_NUMBERS:
+            problems.append(f"example {n} passes {text} where a parameter name belongs "
+                            f"(it would bind to -{param.name}, a [{param.type}])")
+    return problems
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _ps_statement_problems(n: int, parsed: Parsed, node: Node, unit: Unit) -> list[str]:
+    """A statement of the example that runs no command: a bare word (``...; this``)."""
+    parent = node.parent
+    while parent is not None:
+        if parent.type in _PS_NESTED:
+            return []
+        parent = parent.parent
+    name_node = node.child_by_field_name("command_name")
+    if name_node is None:
+        return []
+    name = parsed.source(name_node).strip("'\"")
+    low = name.lower()
+    if (_PS_VERB_NOUN.match(name) or any(c in name for c in "./\\$")
+            or low in _PS_BARE_COMMANDS or low in (c.lower() for c in unit.calls)):
+        return []
+    return [f"example {n} runs {name!r}, which is no command (prose in the code?)"]
+
+
 def _ps_example_problems(n: int, code: str, unit: Unit) -> list[str]:
     from ..analyze._treesitter import parse, walk  # tree-sitter: only when checking examples
 
@@ -175,7 +320,6 @@ def _ps_example_problems(n: int, code: str, unit: Unit) -> list[str]:
     except ParseError as exc:
         return [f"example {n} does not parse: {exc}"]
     target = unit.name.lower()
-    mandatory = [p.name for p in unit.params if p.mandatory and not p.switch]
     calls = 0
     problems: list[str] = []
     for node in walk(parsed.root):
@@ -187,22 +331,10 @@ def _ps_example_problems(n: int, code: str, unit: Unit) -> list[str]:
         name = parsed.source(name_node).strip("'\"").lower()
         name = re.sub(r"^\.[\\/]|\.ps1$", "", name)
         if name.rsplit("\\", 1)[-1] != target:
+            problems += _ps_statement_problems(n, parsed, node, unit)
             continue
         calls += 1
-        # Only this command's own parameters: not those of commands nested in its arguments
-        # (``It "x" { $a | Should -Be 1 }`` passes no -Be to It).
-        elements = [c for c in node.children if c.type == "command_elements"]
-        piped = node.parent is not None and any(c.type == "|" for c in node.parent.children)
-        if not elements and not piped and mandatory:
-            problems.append(f"example {n} calls {unit.name} without its mandatory parameters "
-                            f"({', '.join(mandatory)})")
-        for child in (arg for el in elements for arg in el.children):
-            if child.type == "command_parameter":
-                given = parsed.source(child).lstrip("-").rstrip(":")
-                if given and not _ps_parameter_ok(given, unit):
-                    problems.append(
-                        f"example {n} passes -{given}, which {unit.name} does not declare"
-                    )
+        problems += _ps_call_problems(n, parsed, node, unit)
     if not calls:
         problems.append(f"example {n} does not call {unit.name}")
     return problems
