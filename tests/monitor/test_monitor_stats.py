@@ -6,11 +6,12 @@ The tests that read a log (``seeded``, ``any_store``) run on SQLite and on Postg
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 from docroute.monitor import RequestRecord, Store, compute_stats, parse_since, recent_stats
-from docroute.monitor.stats import GroupStats, decayed_stats, percentile
+from docroute.monitor.stats import CLIENT_CLOSED, GroupStats, decayed_stats, percentile
 
 NOW = 1_800_000_000.0
 
@@ -152,3 +153,46 @@ def test_an_escalated_output_counts_against_the_small_models_quality() -> None:
     assert small is not None and small.quality == 0.4
     health = stats.health("small")
     assert health is not None and health.failure_rate == 0.0  # a poor answer is no failure
+
+
+def closed(ts: float, attempts: list[tuple[str, str, float]]) -> RequestRecord:
+    """A gateway stream the client hung up on, as the gateway records it (``served_entry``)."""
+    record = req(ts, attempts)
+    record.outcome, record.error, record.fallback_from = (
+        CLIENT_CLOSED, "the client closed the stream", None)
+    return record
+
+
+def test_a_stream_the_client_closed_is_neither_a_success_nor_a_model_failure(
+    tmp_path: Path,
+) -> None:
+    """The user's report: hanging up mid-stream made the model look 94.5% successful."""
+    with Store(tmp_path / "requests.db") as store:
+        store.add_many([
+            req(NOW - 50, [("small", "ok", 1.0)], quality=0.9),
+            req(NOW - 40, [("small", "ok", 2.0)], quality=0.8),
+            closed(NOW - 30, [("small", CLIENT_CLOSED, 0.5)]),
+            # large really failed before small's stream began; then the client hung up
+            closed(NOW - 20, [("large", "BackendTimeout", 30.0), ("small", CLIENT_CLOSED, 0.7)]),
+        ])
+        assert store.count() == 4  # the rows are kept ...
+        assert [r.outcome for r in store.records()][2:] == [CLIENT_CLOSED] * 2
+        report = compute_stats(store)
+        recent = recent_stats(store, window_s=3600, max_requests=100, half_life_s=3600, now=NOW)
+    models = by_key(report.by_model)
+    small, large = models["small"], models["large"]
+    # ... but they count for nothing in the rates: small answered every call it finished
+    assert (small.requests, small.client_closed, small.judged) == (4, 2, 2)
+    assert (small.success_rate, small.fallback_rate) == (1.0, 0.0)
+    assert small.latency_p50_ms == 1500.0  # the answered calls only
+    assert (large.requests, large.client_closed, large.success_rate) == (1, 0, 0.0)  # a failure
+    overall = report.overall
+    assert (overall.requests, overall.client_closed, overall.success_rate) == (4, 2, 1.0)
+    assert overall.fallback_rate == 0.0 and overall.latency_p50_ms == 1500.0
+    assert report.to_dict()["by_model"][0]["client_closed"] == 2
+    # the adaptive policy's health: small's closed calls are no samples at all
+    health = recent.health("small")
+    assert health is not None and (health.calls, health.failure_rate) == (2, 0.0)
+    assert health.latency_ms == pytest.approx(1500.0, rel=0.01)
+    large_health = recent.health("large")
+    assert large_health is not None and large_health.failure_rate == 1.0

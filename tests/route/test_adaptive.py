@@ -13,6 +13,7 @@ from docroute._exceptions import ConfigError
 from docroute.classify import TaskProfile
 from docroute.config import Config
 from docroute.monitor import RequestRecord, Store
+from docroute.monitor.stats import CLIENT_CLOSED
 from docroute.route import Choice, available_policies, get_policy, route, route_options
 from docroute.route.adaptive import AdaptivePolicy, adaptive_options, clear_stats_cache
 
@@ -134,6 +135,27 @@ def test_a_model_with_too_many_failures_is_skipped(log: Store, simple_code: Task
     assert choice.model == "llama2-7b"
     assert f"adaptive: skip {SMALL}: failure rate 40% > 25% over 20 recent calls" in choice.reasons
     assert SMALL not in choice.pool
+
+
+def test_streams_the_client_closed_are_no_failures_of_the_model(
+    log: Store, simple_code: TaskProfile
+) -> None:
+    """8 of SMALL's 20 calls were streams the gateway's client hung up on (client_closed):
+    as failures they would be 40% and skip it; they are no sample of its health at all."""
+    seed(log, SMALL, 12, quality=0.9)
+    log.add_many([
+        RequestRecord(ts=time.time() - i, input_hash=f"closed{i}", outcome=CLIENT_CLOSED,
+                      model=SMALL, task_type="function_reference",
+                      error="the client closed the stream",
+                      attempts=[{"model": SMALL, "outcome": CLIENT_CLOSED, "seconds": 0.5}])
+        for i in range(8)
+    ])
+    seed(log, LARGE, 30, quality=0.9, seconds=5.0)
+    seed(log, "llama2-7b", 30, quality=0.88, seconds=2.0)
+    choice = select(log, simple_code, config_with())
+    assert choice.model == SMALL  # healthy, as good as the best, and the cheapest
+    assert not any("skip" in reason for reason in choice.reasons)
+    assert f"{SMALL} 0.90 (n=12, 1000 ms)" in choice.reasons[1]
 
 
 def test_a_model_over_the_latency_limit_is_skipped(log: Store, simple_code: TaskProfile) -> None:

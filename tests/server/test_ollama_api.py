@@ -36,6 +36,36 @@ async def test_invalid_requests_get_ollama_shaped_400s(
     assert needle in response.json()["error"]
 
 
+@pytest.mark.parametrize("path", ["/api/chat", "/api/generate", "/api/show"])
+@pytest.mark.parametrize("content", [b"[]", b'[{"model": "auto"}]', b'"hi"', b"null"])
+async def test_a_body_that_is_not_a_json_object_is_a_400_that_says_so(
+    client: httpx.AsyncClient, path: str, content: bytes
+) -> None:
+    response = await client.post(path, content=content)
+    assert response.status_code == 400
+    assert response.json() == {"error": "the request body must be a JSON object"}
+
+
+@pytest.mark.parametrize(("method", "path", "status", "message", "allow"), [
+    ("GET", "/api/nope", 404, "no such endpoint: GET /api/nope", None),
+    ("POST", "/nothing/here", 404, "no such endpoint: POST /nothing/here", None),
+    ("GET", "/api/chat", 405, "/api/chat does not accept GET (allowed: POST)", "POST"),
+    ("POST", "/api/tags", 405, "/api/tags does not accept POST (allowed: GET, HEAD)",
+     "GET, HEAD"),
+    ("PUT", "/", 405, "/ does not accept PUT (allowed: GET, HEAD)", "GET, HEAD"),
+])
+async def test_unknown_paths_and_wrong_methods_get_ollama_shaped_errors(
+    client: httpx.AsyncClient, method: str, path: str, status: int, message: str,
+    allow: str | None,
+) -> None:
+    """Not FastAPI's ``{"detail": ...}``: Ollama clients read ``error``."""
+    response = await client.request(method, path)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"error": message}
+    assert response.headers.get("allow") == allow
+
+
 async def test_an_unknown_model_is_a_404(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/chat", json={"model": "llama3", "messages": ASK})
     assert response.status_code == 404

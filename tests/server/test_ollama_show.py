@@ -39,11 +39,12 @@ async def test_auto_describes_the_router(client: httpx.AsyncClient) -> None:
     assert body["details"]["family"] == "docroute" and body["details"]["families"] == ["docroute"]
     info = body["model_info"]
     assert info["general.architecture"] == "docroute"
-    assert info["docroute.context_length"] == 8192  # the largest max_context configured
+    # the largest window the gateway runs: max_context 8192, but the only bucket is 1024
+    assert info["docroute.context_length"] == 1024
     assert info["docroute.routing_policy"] == "single"
     assert info["docroute.models"] == ["smollm2-135m", "broken"]
     assert body["capabilities"] == ["completion"]
-    assert "num_ctx 8192" in body["parameters"] and "FROM auto" in body["modelfile"]
+    assert "num_ctx 1024" in body["parameters"] and "FROM auto" in body["modelfile"]
     assert body["template"] and body["modified_at"]
 
 
@@ -70,7 +71,8 @@ async def test_a_configured_model_is_described_from_its_config(
     body = response.json()
     assert body["details"]["family"] == "chatml" and set(body["details"]) == DETAILS
     info = body["model_info"]
-    assert info["general.architecture"] == "chatml" and info["chatml.context_length"] == 8192
+    assert info["general.architecture"] == "chatml" and info["chatml.context_length"] == 1024
+    assert info["docroute.max_context"] == 8192 and body["parameters"] == "num_ctx 1024"
     assert info["general.basename"] == "smollm2-135m"
     assert info["docroute.backend"] == "llamacpp"
     assert info["docroute.roles"] == ["small", "code", "prose"]
@@ -126,7 +128,7 @@ async def ollama_async(embedded: Embedded, tmp_path: Path) -> AsyncIterator[olla
 async def test_the_ollama_async_client_shows_models(ollama_async: ollama.AsyncClient) -> None:
     auto = await ollama_async.show("auto")
     assert auto.details is not None and auto.details.family == "docroute"
-    assert auto.modelinfo is not None and auto.modelinfo["docroute.context_length"] == 8192
+    assert auto.modelinfo is not None and auto.modelinfo["docroute.context_length"] == 1024
     assert auto.capabilities == ["completion"] and auto.modified_at is not None
     small = await ollama_async.show("smollm2-135m:latest")
     assert small.details is not None and small.details.families == ["chatml"]
@@ -173,10 +175,13 @@ def test_the_ollama_client_shows_models_of_a_running_gateway(gateway: GatewayPro
     auto = client.show("auto")
     assert auto.modelinfo is not None
     assert auto.modelinfo["general.architecture"] == "docroute"
-    assert auto.modelinfo["docroute.context_length"] == 32768
+    # the default buckets end at 16384: the most the gateway runs coder (32768) with
+    assert auto.modelinfo["docroute.context_length"] == 16384
     coder = client.show("coder")
     assert coder.details is not None and coder.details.family == "chatml"
-    assert coder.modelinfo is not None and coder.modelinfo["chatml.context_length"] == 32768
+    assert coder.modelinfo is not None and coder.modelinfo["chatml.context_length"] == 16384
+    assert coder.modelinfo["docroute.max_context"] == 32768
+    assert coder.parameters == "num_ctx 16384"
     assert coder.modelinfo["docroute.upstream_model"] == "qwen2.5-coder:7b"
     writer = client.show("writer:latest")
     assert writer.modelinfo is not None and writer.modelinfo["llama.context_length"] == 4096

@@ -52,6 +52,43 @@ async def test_a_body_that_is_not_json_is_a_400(client: httpx.AsyncClient) -> No
     assert "not valid JSON" in response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/completions"])
+@pytest.mark.parametrize("content", [b"[]", b'[{"model": "auto", "messages": []}]', b'"hi"',
+                                     b"3", b"null"])
+async def test_a_body_that_is_not_a_json_object_is_a_400_that_says_so(
+    client: httpx.AsyncClient, path: str, content: bytes
+) -> None:
+    response = await client.post(path, content=content,
+                                 headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["message"] == "the request body must be a JSON object"
+    assert (error["type"], error["param"]) == ("invalid_request_error", None)
+
+
+@pytest.mark.parametrize(("method", "path", "status", "message", "allow"), [
+    ("GET", "/v1/nope", 404, "no such endpoint: GET /v1/nope", None),
+    ("POST", "/v1/chat/completion", 404, "no such endpoint: POST /v1/chat/completion", None),
+    ("GET", "/v1", 404, "no such endpoint: GET /v1", None),
+    ("GET", "/v1/chat/completions", 405,
+     "/v1/chat/completions does not accept GET (allowed: POST)", "POST"),
+    ("DELETE", "/v1/models", 405, "/v1/models does not accept DELETE (allowed: GET, HEAD)",
+     "GET, HEAD"),
+])
+async def test_unknown_paths_and_wrong_methods_get_openai_shaped_errors(
+    client: httpx.AsyncClient, method: str, path: str, status: int, message: str,
+    allow: str | None,
+) -> None:
+    """Not FastAPI's ``{"detail": "Not Found"}``: the ``openai`` client reads ``error``."""
+    response = await client.request(method, path)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"error": {
+        "message": message, "type": "invalid_request_error", "param": None,
+        "code": "not_found" if status == 404 else "method_not_allowed"}}
+    assert response.headers.get("allow") == allow
+
+
 async def test_an_unknown_model_is_a_404_that_lists_the_known_ones(
     client: httpx.AsyncClient,
 ) -> None:

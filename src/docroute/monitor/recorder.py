@@ -19,11 +19,14 @@ its first part summary; for a split unit that failed, the first model of the req
 failed (``final_request`` picks that request's attempts).
 
 Outcome: ``ok`` when the first model answered, ``fallback`` when another model answered after
-one failed or was escalated (``fallback_from`` names it), else the error's class name. For a
-split unit only its documentation request counts: the whole unit's "skipped" attempts before
-the split are its reason (``Split.reason``), not a fallback, nor are its part summaries'. A failing
-database (SQLite or PostgreSQL: ``StoreError`` is a ``sqlite3.Error``) never fails a request:
-the recorder logs a warning and goes on.
+one failed or was escalated (``fallback_from`` names it), ``client_closed`` (``CLIENT_CLOSED``)
+when the client ended the request before the model finished (a gateway stream it hung up on:
+the row is kept, but it is neither a success nor a model failure in ``monitor.stats`` and the
+adaptive policy), else the error's class name. For a split unit only its documentation request
+counts: the whole unit's "skipped" attempts before the split are its reason (``Split.reason``),
+not a fallback, nor are its part summaries'. A failing database (SQLite or PostgreSQL:
+``StoreError`` is a ``sqlite3.Error``) never fails a request: the recorder logs a warning and
+goes on.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .quality import quality_from_problems, quality_report
+from .stats import CLIENT_CLOSED
 from .store import RequestRecord, Store, input_hash
 
 if TYPE_CHECKING:
@@ -46,7 +50,15 @@ if TYPE_CHECKING:
     from ..types import Unit
     from .metrics import Metrics
 
-__all__ = ["Answered", "Recorder", "final_request", "outcome_of", "routed_model", "tokens_per_s"]
+__all__ = [
+    "CLIENT_CLOSED",
+    "Answered",
+    "Recorder",
+    "final_request",
+    "outcome_of",
+    "routed_model",
+    "tokens_per_s",
+]
 
 _log = logging.getLogger(__name__)
 

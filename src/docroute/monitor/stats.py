@@ -11,9 +11,15 @@ per task type
     every *request*: ``success_rate`` is the share that got documentation, ``fallback_rate`` the
     share that needed another model than the first, latency the whole request (successful ones).
 
+A call or request the *client* ended (outcome ``client_closed``: a gateway client that hung up
+mid-stream) says nothing about the model: it is counted in ``requests`` and in
+``client_closed``, but it is neither a success nor a failure, so both rates are over the other
+calls (``judged``).
+
 ``recent_stats(store, ...)`` reads the newest requests of a time window and weighs each by
 ``0.5 ** (age / half_life)``: per model the failure rate and the latency of its calls, and per
-(task type, model) the mean quality, so the adaptive policy follows recent behaviour.
+(task type, model) the mean quality, so the adaptive policy follows recent behaviour (calls a
+client ended are left out: they are no sample of a model's health).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 from .store import RequestRecord, Store
 
 __all__ = [
+    "CLIENT_CLOSED",
     "GroupStats",
     "ModelHealth",
     "RecentStats",
@@ -37,6 +44,7 @@ __all__ = [
     "TaskQuality",
     "compute_stats",
     "decayed_stats",
+    "judged",
     "parse_since",
     "percentile",
     "recent_stats",
@@ -44,7 +52,18 @@ __all__ = [
 ]
 
 UNKNOWN = "unknown"
+# The outcome of a request (and of its last attempt) that the client ended before the model
+# finished, e.g. a gateway client that hung up mid-stream: no success, no model failure.
+CLIENT_CLOSED = "client_closed"
 _NOT_FAILURES = frozenset({"ok", "escalated"})  # attempt outcomes that are no model failure
+
+
+def judged(outcome: object) -> bool:
+    """Whether a request or attempt with ``outcome`` counts for or against its model: every
+    outcome but ``client_closed``."""
+    return outcome != CLIENT_CLOSED
+
+
 _STATS_COLUMNS = (
     "task_type", "model", "outcome", "latency_ms", "ttft_ms", "tokens_per_s", "quality",
     "attempts",
@@ -93,6 +112,7 @@ def parse_since(text: str, now: float | None = None) -> float:
 @dataclass
 class _Group:
     requests: int = 0
+    closed: int = 0  # ended by the client: in ``requests``, not in the rates
     ok: int = 0
     fallbacks: int = 0
     latency: list[float] = field(default_factory=list)
@@ -124,10 +144,16 @@ class GroupStats:
     tokens_per_s: float | None  # median over requests
     mean_quality: float | None
     quality_n: int
+    client_closed: int = 0  # in ``requests``; neither success nor failure (not in the rates)
+
+    @property
+    def judged(self) -> int:
+        """The calls or requests the rates are over: all but those the client ended."""
+        return self.requests - self.client_closed
 
     @classmethod
     def of(cls, key: str, group: _Group) -> GroupStats:
-        n = max(group.requests, 1)
+        n = max(group.requests - group.closed, 1)
         return cls(
             key=key,
             requests=group.requests,
@@ -139,6 +165,7 @@ class GroupStats:
             tokens_per_s=percentile(group.tps, 0.5),
             mean_quality=_mean(group.quality),
             quality_n=len(group.quality),
+            client_closed=group.closed,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,6 +202,9 @@ class StatsReport:
 
 def _add_request(group: _Group, record: RequestRecord) -> None:
     group.requests += 1
+    if not judged(record.outcome):
+        group.closed += 1
+        return
     group.fallbacks += record.outcome == "fallback"
     if record.succeeded:
         group.ok += 1
@@ -188,6 +218,9 @@ def _add_calls(by_model: dict[str, _Group], record: RequestRecord) -> None:
     for i, attempt in enumerate(record.attempts):
         group = by_model[str(attempt.get("model"))]
         group.requests += 1
+        if not judged(attempt.get("outcome")):
+            group.closed += 1
+            continue
         group.fallbacks += i < last
         if attempt.get("outcome") == "ok":
             group.ok += 1
@@ -303,6 +336,8 @@ def decayed_stats(
         task = record.task_type or UNKNOWN
         for attempt in record.attempts:
             model, outcome = str(attempt.get("model")), attempt.get("outcome")
+            if not judged(outcome):  # the client ended it: no sample of the model's health
+                continue
             failures[model].add(0.0 if outcome in _NOT_FAILURES else 1.0, weight)
             if outcome == "ok":
                 ms = float(attempt.get("seconds") or 0.0) * 1000.0

@@ -4,7 +4,9 @@ It reads the request log (``docroute.monitor``) over a recent window, each reque
 ``0.5 ** (age / half_life)``, and decides in two steps:
 
 1. **health**: a model with at least ``min_samples`` recent calls is skipped when its decayed
-   failure rate is over ``max_failure_rate`` or its decayed mean latency over ``max_latency_ms``;
+   failure rate is over ``max_failure_rate`` or its decayed mean latency over ``max_latency_ms``
+   (a call the client ended, outcome ``client_closed``, is not counted: it says nothing about
+   the model);
 2. **quality**: among the healthy models with at least ``min_samples`` quality samples for the
    task's type, it takes the *cheapest* whose decayed mean quality is within
    ``quality_tolerance`` of the best. Cost is ``costs[model]`` when configured, else the model's

@@ -15,7 +15,11 @@ from .._exceptions import ContextOverflowError
 from ..config import ContextConfig
 from .decision import ContextChoice, NoFit, Reload
 
-__all__ = ["buckets_for", "choose_bucket", "max_prompt_tokens", "no_fit"]
+__all__ = ["SPLIT_ADVICE", "buckets_for", "choose_bucket", "max_prompt_tokens", "no_fit"]
+
+# What the overflow message advises by default: the documentation pipeline splits a unit that
+# fits no window. Other callers (the gateway) pass their own advice.
+SPLIT_ADVICE = "Split the unit or use a model with a larger context."
 
 
 def buckets_for(cfg: ContextConfig, model_max: int) -> list[int]:
@@ -49,8 +53,12 @@ def choose_bucket(
     cfg: ContextConfig,
     model_max: int,
     loaded_n_ctx: int | None = None,
+    *,
+    advice: str = SPLIT_ADVICE,
 ) -> ContextChoice:
     """Choose the context window for a prompt of ``prompt_tokens`` tokens.
+
+    ``advice`` ends the overflow message: what the caller's user can do about it.
 
     Raises:
         ContextOverflowError: the prompt, its margin and the output budget exceed the largest
@@ -69,8 +77,8 @@ def choose_bucket(
     if not fitting:
         raise ContextOverflowError(
             f"prompt does not fit: {arithmetic}; the largest window is "
-            f"{max(buckets, default=0)} (buckets {cfg.buckets}, model maximum {model_max}). "
-            f"Split the unit or use a model with a larger context."
+            f"{max(buckets, default=0)} (buckets {cfg.buckets}, model maximum {model_max})."
+            + (f" {advice}" if advice else "")
         )
     smallest = fitting[0]
     reasons = [arithmetic]

@@ -6,7 +6,9 @@ Clients written for OpenAI (``base_url=http://127.0.0.1:8800/v1``) or for Ollama
 (``host=http://127.0.0.1:8800``) work unchanged; ``model: "auto"`` lets docroute's routing choose
 the model, and every answer says who served it in ``x-docroute-*`` headers. See ``_chat`` for the
 routing and fallbacks, ``_security`` for the limits, ``_dashboard`` for ``/dashboard``,
-``/metrics`` and ``/health``.
+``/metrics`` and ``/health``. Every error is in its API's shape, an unknown path (404) or a
+method a route does not take (405) too: OpenAI's ``{"error": {"message", "type", "param",
+"code"}}`` under ``/v1/``, Ollama's ``{"error": "..."}`` elsewhere.
 
 Importing this package imports neither FastAPI nor uvicorn: they are the ``docroute[server]``
 extra, imported when an app is created.
@@ -26,6 +28,8 @@ from ._settings import DEFAULT_HOST, DEFAULT_PORT, ServerSettings, is_loopback, 
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from starlette.requests import Request
+    from starlette.responses import Response
 
     from ..config import Config
     from ..monitor.metrics import Metrics
@@ -89,6 +93,7 @@ def create_app(
     """
     _require_fastapi()
     from fastapi import FastAPI
+    from starlette.exceptions import HTTPException as StarletteHTTPException
     from starlette.middleware.cors import CORSMiddleware
 
     from .. import __version__
@@ -123,6 +128,7 @@ def create_app(
     app = FastAPI(title="docroute gateway", version=__version__, docs_url=None,
                   redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.gateway = gateway
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     for module in (_openai, _ollama, _dashboard):
         app.router.routes.extend(module.ROUTES.routes)
     app.add_middleware(Guard, settings=settings, tokens=tokens, state=state, on_reject=on_reject)
@@ -133,6 +139,30 @@ def create_app(
                            expose_headers=["x-docroute-model", "x-docroute-context",
                                            "x-docroute-attempts", "x-docroute-overhead-ms"])
     return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's HTTP errors (404 unknown path, 405 wrong method) in the API's shape."""
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from ._security import _error
+
+    assert isinstance(exc, StarletteHTTPException)
+    path, method = request.scope["path"], request.method
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        message, code = f"no such endpoint: {method} {path}", "not_found"
+    elif exc.status_code == 405:
+        given = headers.pop("Allow", None) or headers.pop("allow", None) or ""
+        allowed = ", ".join(sorted({m.strip() for m in given.split(",") if m.strip()}))
+        if allowed:  # Starlette's order is a set's: sorted, so it is the same every time
+            headers["Allow"] = allowed
+        message = f"{path} does not accept {method}" + (f" (allowed: {allowed})" if allowed
+                                                         else "")
+        code = "method_not_allowed"
+    else:
+        message, code = str(exc.detail), "http_error"
+    return _error(path, exc.status_code, message, code, headers or None)
 
 
 def _gateway_metrics(gateway: Gateway) -> Any:

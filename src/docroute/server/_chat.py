@@ -12,13 +12,19 @@ a configured model name (``name`` or ``name:latest``)
 
 Each model of the chain (at most ``routing.max_chain``) gets the request with a context window
 sized from the prompt: counted exactly by the model's tokenizer when it has one, estimated
-otherwise. A model that fails (backend error, context overflow, bad model config) *before it
-produced anything* is recorded as an attempt and the next one is tried, so the client never sees
-it. In a stream, "before anything" means before the first chunk with text: once text was sent,
-a failure ends the stream with the API's error event (``StreamEncoder.error``), and a stream
-that stalls longer than ``stream_idle_timeout_s`` ends the same way, so a client never hangs.
-The cascade policy's *escalation* (re-asking a larger model when the answer fails the
-documentation checks) does not apply to free-form chat.
+otherwise (with ``context.safety_margin``). Routing itself runs on the estimate; when that fits
+no window, the candidates are counted exactly (the same sizing, ``ChatRouter._window``) before
+the request is refused, so a prompt a model can hold is never refused on its estimate. A prompt
+too long for every model is a 400 ``context_length_exceeded`` that gives the limit.
+
+A model that fails (backend error, context overflow, bad model config) *before it produced
+anything* is recorded as an attempt and the next one is tried, so the client never sees it. In
+a stream, "before anything" means before the first chunk with text: once text was sent, a
+failure ends the stream with the API's error event (``StreamEncoder.error``), and a stream that
+stalls longer than ``stream_idle_timeout_s`` ends the same way, so a client never hangs. A
+stream the client hangs up on is recorded with the outcome ``client_closed``: no failure of the
+model (``monitor.stats``). The cascade policy's *escalation* (re-asking a larger model when the
+answer fails the documentation checks) does not apply to free-form chat.
 
 Blocking work (profiling, token counting, model calls) runs in worker threads: ``complete`` and
 ``open_stream`` are synchronous and called with ``anyio.to_thread.run_sync``; ``stream_body``
@@ -33,7 +39,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -53,13 +59,25 @@ from .._exceptions import (
 )
 from ..analyze.features import estimate_tokens
 from ..backends._base import Backend, Chunk, Generation, GenerationRequest, stream_chunks
-from ..classify import profile_text
+from ..classify import TaskProfile, profile_text
 from ..config import Config
 from ..dispatch import Attempt
-from ..monitor.recorder import outcome_of, tokens_per_s
+from ..monitor.recorder import CLIENT_CLOSED, outcome_of, tokens_per_s
 from ..monitor.store import RequestRecord
 from ..pool import ModelPool
-from ..route import Decision, choose_bucket, route, route_options
+from ..route import (
+    ContextChoice,
+    Decision,
+    NoFit,
+    buckets_for,
+    choose_bucket,
+    no_fit,
+    route,
+    route_options,
+    size_context,
+    skipped_of,
+)
+from ..route.decision import no_model_fits
 from ._settings import ServerSettings
 from ._state import Entry, GatewayState
 
@@ -80,6 +98,8 @@ _log = logging.getLogger("docroute.server")
 # Errors after which the next model of the chain is tried.
 FALLBACK_ERRORS = (BackendError, ContextOverflowError, ConfigError)
 _MESSAGE_OVERHEAD_TOKENS = 4  # role markers around each chat message (ChatML: 4-5)
+# What a client can do about a prompt that fits no window (the CLI's advice is to split a unit).
+_TOO_LONG_ADVICE = "Shorten the messages or lower max_tokens."
 
 
 @dataclass
@@ -113,6 +133,10 @@ class Plan:
     chain: tuple[str, ...]
     max_tokens: int
     prompt_estimate: int
+    # The prompt's size per model as ``_window`` measured it: (tokens, exact). Filled when
+    # routing had to count (the estimate fit no window), then by each attempt.
+    counts: dict[str, tuple[int, bool]] = field(default_factory=dict, compare=False,
+                                                repr=False)
 
     @property
     def policy(self) -> str:
@@ -271,8 +295,18 @@ class ChatRouter:
     def model_names(self) -> list[str]:
         return list(self.config.models)
 
+    def usable_context(self, model: str) -> int:
+        """The largest window the gateway runs ``model`` with: its ``max_context`` capped at
+        the largest context bucket (what ``/api/show`` advertises)."""
+        return max(buckets_for(self.config.context, self.config.models[model].max_context),
+                   default=0)
+
     def plan(self, call: ChatCall) -> Plan:
         """Profile the request and route it.
+
+        Routing runs on the prompt's estimate; when that (with its safety margin) fits no
+        window, the candidates are counted exactly before the request is refused (see
+        ``_route_counted``).
 
         Raises:
             ChatFailed: unknown model (404), bad policy (400), a prompt no model can hold (400).
@@ -283,16 +317,90 @@ class ChatRouter:
         estimate = sum(estimate_tokens(m.get("content", ""), None) + _MESSAGE_OVERHEAD_TOKENS
                        for m in call.messages)
         profile = profile_text(call.prompt_text(), thresholds=self._thresholds)
+        config = self._config_for(max_tokens)
+        loaded = self.pool.loaded_contexts()
+        counts: dict[str, tuple[int, bool]] = {}
         try:
-            decision = route(profile, self._config_for(max_tokens), self.pool.loaded_contexts(),
-                             policy=policy, prompt_tokens=estimate, exact=False)
+            try:
+                decision = route(profile, config, loaded, policy=policy,
+                                 prompt_tokens=estimate, exact=False)
+            except ContextOverflowError as exc:
+                if not skipped_of(exc):  # not the sizing's error: say it as it is
+                    raise ChatFailed(str(exc), status=400, code="context_length_exceeded",
+                                     param="messages") from exc
+                decision = self._route_counted(call, profile, config, loaded, policy,
+                                               estimate, skipped_of(exc), counts)
         except ConfigError as exc:
             raise ChatFailed(str(exc), status=400, code="invalid_model", param="model") from exc
-        except ContextOverflowError as exc:
-            raise ChatFailed(str(exc), status=400, code="context_length_exceeded",
-                             param="messages") from exc
         chain = decision.chain[: max(1, self.config.routing.max_chain)]
-        return Plan(call.model, decision, chain, max_tokens, estimate)
+        return Plan(call.model, decision, chain, max_tokens, estimate, counts)
+
+    def _route_counted(self, call: ChatCall, profile: TaskProfile, config: Config,
+                       loaded: Mapping[str, int | None], policy: str | None, estimate: int,
+                       skipped: Sequence[NoFit], counts: dict[str, tuple[int, bool]],
+                       ) -> Decision:
+        """Route a prompt whose estimate fits no window: size it for each candidate (in the
+        router's order) with ``_window``, which counts it exactly when the model has a
+        tokenizer, and route to the first model that holds it.
+
+        Raises:
+            ChatFailed: 400 ``context_length_exceeded``, the prompt is too long for every model.
+        """
+        too_small: list[NoFit] = []
+        for candidate in skipped:
+            name = candidate.model
+            try:
+                choice = self._window(call, estimate, config, name, self.pool.get(name),
+                                      loaded, counts)
+            except ContextOverflowError as exc:
+                too_small.extend(skipped_of(exc) or (candidate,))
+                continue
+            except FALLBACK_ERRORS:  # cannot even count with it: the estimate's verdict stands
+                too_small.append(candidate)
+                continue
+            tokens = choice.prompt_tokens
+            try:
+                decision = route(profile, config, loaded, policy=policy, prompt_tokens=tokens,
+                                 exact=choice.exact)
+            except ContextOverflowError:  # the policy's candidates changed meanwhile
+                too_small.append(candidate)
+                continue
+            if decision.model != name:  # an earlier model fits this count, not its own
+                decision = size_context(decision, tokens, exact=choice.exact, config=config,
+                                        loaded=loaded, model=name)
+            notes = [f"{f.model} cannot hold the prompt: needs {f.needed} tokens "
+                     f"({'counted' if f.exact else 'estimated'}), largest window "
+                     f"{f.largest_window}" for f in too_small]
+            notes.append(f"the estimate ({estimate} tokens, +{config.context.safety_margin:.0%} "
+                         f"margin) fits no window; {name}'s tokenizer counts {tokens} tokens, "
+                         f"which fit its {choice.n_ctx} window")
+            return dataclasses.replace(decision, reasons=(*decision.reasons, *notes),
+                                       skipped=tuple(too_small))
+        raise ChatFailed(_too_long(too_small, config.context.output_tokens), status=400,
+                         code="context_length_exceeded", param="messages")
+
+    def _window(self, call: ChatCall, estimate: int, config: Config, model: str,
+                backend: Backend, loaded: Mapping[str, int | None],
+                counts: dict[str, tuple[int, bool]]) -> ContextChoice:
+        """``model``'s context window for the prompt: counted exactly by ``backend`` when it
+        has a tokenizer (once per request: ``counts`` keeps it), else ``estimate`` with the
+        safety margin. The one place the gateway sizes a window.
+
+        Raises:
+            ContextOverflowError: it fits no window of ``model`` (``skipped_of``: its numbers).
+        """
+        if model not in counts:
+            counted = backend.count_prompt_tokens(call.messages)
+            counts[model] = (counted, True) if counted is not None else (estimate, False)
+        tokens, exact = counts[model]
+        model_max = self.config.models[model].max_context
+        try:
+            return choose_bucket(tokens, exact, config.context, model_max, loaded.get(model),
+                                 advice=_TOO_LONG_ADVICE)
+        except ContextOverflowError as exc:
+            raise no_model_fits(f"{model}: {exc}",
+                                (no_fit(model, tokens, exact, config.context, model_max),)
+                                ) from None
 
     def _config_for(self, output_tokens: int) -> Config:
         """The config with the request's output budget (context sizing adds it to the prompt)."""
@@ -308,15 +416,8 @@ class ChatRouter:
     def _request(self, call: ChatCall, plan: Plan, model: str,
                  backend: Backend) -> GenerationRequest:
         """The request for ``model``, its window sized from the prompt (exact when possible)."""
-        counted = backend.count_prompt_tokens(call.messages)
-        exact = counted is not None
-        context = choose_bucket(
-            counted if counted is not None else plan.prompt_estimate,
-            exact,
-            self._config_for(plan.max_tokens).context,
-            self.config.models[model].max_context,
-            self.pool.loaded_contexts().get(model),
-        )
+        context = self._window(call, plan.prompt_estimate, self._config_for(plan.max_tokens),
+                               model, backend, self.pool.loaded_contexts(), plan.counts)
         return GenerationRequest(
             messages=call.messages,
             max_tokens=plan.max_tokens,
@@ -341,6 +442,7 @@ class ChatRouter:
     def _walk(self, call: ChatCall, started: float, *, stream: bool) -> Served:
         plan = self.plan(call)
         attempts: list[Attempt] = []
+        too_small: list[NoFit] = []  # the models the prompt turned out not to fit
         upstream_s = 0.0  # inside model calls, for the overhead
         for model in plan.chain:
             t0 = time.perf_counter()
@@ -365,6 +467,7 @@ class ChatRouter:
                 if called is not None:
                     upstream_s += time.perf_counter() - called
                 _close(chunks)
+                too_small.extend(skipped_of(exc))
                 attempts.append(Attempt(model, type(exc).__name__, str(exc)[:500], n_ctx,
                                         round(time.perf_counter() - t0, 4)))
                 _log.info("%s failed before answering (%s); %s", model, type(exc).__name__,
@@ -373,9 +476,13 @@ class ChatRouter:
                 _close(chunks)  # a bug in a backend: do not leave its model locked
                 raise
         status, code = _failure_status(attempts)
-        details = "; ".join(f"{a.model}: {a.outcome} ({a.detail})" for a in attempts)
-        raise ChatFailed(f"every model failed: {details}", status=status, code=code,
-                         attempts=attempts, plan=plan)
+        if code == "context_length_exceeded" and too_small:
+            message = _too_long(too_small, plan.max_tokens)
+        else:
+            details = "; ".join(f"{a.model}: {a.outcome} ({a.detail})" for a in attempts)
+            message = f"every model failed: {details}"
+        raise ChatFailed(message, status=status, code=code, attempts=attempts, plan=plan,
+                         param="messages" if code == "context_length_exceeded" else None)
 
     # -- streaming (async) -------------------------------------------------------------------
 
@@ -431,14 +538,18 @@ class ChatRouter:
         """The log entry of a request a model took (its stream may have failed or been dropped)."""
         end = served.finished or time.perf_counter()
         error = served.error
-        if served.call.stream and served.generation is None and error is None:
+        # A stream that neither ended nor failed: the client hung up. Recorded (outcome
+        # client_closed), but it is no failure of the model (see monitor.stats).
+        closed = served.call.stream and served.generation is None and error is None
+        if closed:
             error = ConnectionAbortedError("the client closed the stream")
-        outcome = type(error).__name__ if error is not None else "ok"
+        outcome = CLIENT_CLOSED if closed else type(error).__name__ if error else "ok"
         last = Attempt(served.model, outcome, "" if error is None else str(error)[:500],
                        served.n_ctx, round(end - served.attempt_started, 4))
         return self._entry(served.call, served.plan, [*served.attempts, last],
                            served.generation, error, (end - served.started) * 1000,
-                           served.ttft_ms, overhead_ms=served.overhead)
+                           served.ttft_ms, outcome=CLIENT_CLOSED if closed else None,
+                           overhead_ms=served.overhead)
 
     def failed_entry(self, call: ChatCall, failure: ChatFailed, started: float,
                      ended: float) -> Entry | None:
@@ -489,6 +600,25 @@ class ChatRouter:
                   len(attempts), latency_ms,
                   f" prompt={text[:2000]!r}" if self.settings.log_prompts else "")
         return Entry(record, call.api, call.model, call.stream, overhead_ms)
+
+
+def _too_long(fits: Sequence[NoFit], max_tokens: int) -> str:
+    """The 400 for a prompt no model can hold: the limit, and what the request needs."""
+    # The largest window; of equal ones, an exact count before an estimate, then the closest.
+    best = max(fits, key=lambda f: (f.largest_window, f.exact, -f.needed))
+    margin = best.needed - best.prompt_tokens - max_tokens
+    count = "counted exactly" if best.exact else f"estimated, +{margin} safety margin"
+    message = (
+        f"the prompt is too long for every model: the limit is {best.largest_window} tokens "
+        f"({best.model}'s largest context window), for the prompt and max_tokens together; "
+        f"this request needs {best.needed}: prompt {best.prompt_tokens} ({count}) + "
+        f"max_tokens {max_tokens}."
+    )
+    others = [f for f in fits if f is not best]
+    if others:
+        message += " Other models: " + ", ".join(
+            f"{f.model} needs {f.needed} of {f.largest_window}" for f in others) + "."
+    return f"{message} {_TOO_LONG_ADVICE}"
 
 
 def _attempt_dict(attempt: Attempt) -> dict[str, Any]:

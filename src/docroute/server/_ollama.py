@@ -20,9 +20,13 @@ than ignored. An empty ``prompt`` to ``/api/generate`` only checks the model, li
 ``/api/show`` describes a model the way Ollama does (``details``, ``model_info`` with
 ``general.architecture`` and ``<architecture>.context_length``, ``capabilities``, ``parameters``,
 ``modelfile``), from the configuration alone (no backend is asked): ``auto`` / ``auto:<policy>``
-is the router (family and architecture ``docroute``, context length the largest
-``max_context`` of the configured models), a configured model is described from its entry
-(architecture = its prompt family). An unknown name is a 404 ``{"error": "model 'x' not found"}``.
+is the router (family and architecture ``docroute``), a configured model is described from its
+entry (architecture = its prompt family). The context length (and ``num_ctx``) is the window the
+gateway will actually run: a model's ``max_context`` capped at the largest ``[context] buckets``
+size (``docroute.max_context`` keeps the model's own maximum), and for ``auto`` the largest of
+those. An unknown name is a 404 ``{"error": "model 'x' not found"}``.
+
+A request body that is not a JSON object is a 400 ``the request body must be a JSON object``.
 """
 
 from __future__ import annotations
@@ -161,15 +165,32 @@ class GenerateBody(_Common):
         return self.call("ollama.generate", [*messages, {"role": "user", "content": self.prompt}])
 
 
-def _parse(raw: bytes, model: type[ChatBody] | type[GenerateBody]) -> ChatBody | GenerateBody:
+NOT_AN_OBJECT = "the request body must be a JSON object"
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object.
+
+    Raises:
+        BadRequest: not JSON, or JSON but not an object (an array, a string...).
+    """
     try:
-        return model.model_validate(json.loads(raw))
-    except ValueError as exc:  # JSON and pydantic errors (ValidationError is a ValueError)
-        if isinstance(exc, PydanticValidationError):
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise BadRequest(f"{where}: {first['msg']}") from exc
+        data = json.loads(raw)
+    except ValueError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadRequest(NOT_AN_OBJECT)
+    return data
+
+
+def _parse(raw: bytes, model: type[ChatBody] | type[GenerateBody]) -> ChatBody | GenerateBody:
+    data = _json_object(raw)
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BadRequest(f"{where}: {first['msg']}" if where else first["msg"]) from exc
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -310,10 +331,11 @@ class _ShowBody(BaseModel):
 
 
 def _show_name(raw: bytes) -> str:
+    data = _json_object(raw or b"{}")
     try:
-        body = _ShowBody.model_validate(json.loads(raw or b"{}"))
-    except ValueError as exc:  # JSON and pydantic errors
-        raise BadRequest(f"the body is not valid JSON or not a show request: {exc}") from exc
+        body = _ShowBody.model_validate(data)
+    except PydanticValidationError as exc:
+        raise BadRequest(f"not a show request: {exc}") from exc
     name = (body.model or body.name or "").strip()
     if not name:
         raise BadRequest("model is required")
@@ -347,8 +369,10 @@ def _describe(chat: ChatRouter, requested: str) -> dict[str, Any] | None:
             get_policy(policy)
         except ConfigError:
             return None
-        context = max((m.max_context for m in config.models.values()), default=0)
-        info = {"docroute.routing_policy": policy, "docroute.models": list(config.models)}
+        # The largest window any model runs with: what the router can accept at most.
+        context = max((chat.usable_context(m) for m in config.models), default=0)
+        info: dict[str, Any] = {"docroute.routing_policy": policy,
+                                "docroute.models": list(config.models)}
         return _show(requested, "docroute", context, info, _started(chat))
     base = requested.removesuffix(":latest")
     cfg: ModelConfig | None = config.models.get(base)
@@ -357,7 +381,8 @@ def _describe(chat: ChatRouter, requested: str) -> dict[str, Any] | None:
     upstream = PurePath(cfg.model).name if cfg.backend == "llamacpp" else cfg.model
     info = {"docroute.backend": cfg.backend, "docroute.upstream_model": upstream,
             "docroute.roles": list(cfg.roles), "docroute.fallbacks": list(cfg.fallbacks or [])}
-    return _show(base, cfg.family, cfg.max_context, info, _started(chat))
+    info["docroute.max_context"] = cfg.max_context  # the model's own; num_ctx is usable_context
+    return _show(base, cfg.family, chat.usable_context(base), info, _started(chat))
 
 
 @ROUTES("/api/show", "POST")

@@ -175,19 +175,22 @@ def parse(raw: bytes, model: type[ChatBody] | type[CompletionBody]) -> tuple[Cha
     """The ``ChatCall`` of a request body, and whether a stream should end with usage.
 
     Raises:
-        BadRequest: not JSON, or not a valid request.
+        BadRequest: not JSON, not a JSON object, or not a valid request.
     """
     try:
         data = json.loads(raw)
     except ValueError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("the request body must be a JSON object")
     try:
         body = model.model_validate(data)
         return body.to_call(), body.include_usage()
     except PydanticValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise BadRequest(f"{where}: {first['msg']}", where or None) from exc
+        raise BadRequest(f"{where}: {first['msg']}" if where else first["msg"],
+                         where or None) from exc
 
 
 # --- responses --------------------------------------------------------------------------------

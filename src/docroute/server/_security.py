@@ -17,9 +17,10 @@ applied to every route except ``GET /health``:
 3. **Body size**: a ``Content-Length`` above ``max_body_bytes`` is refused with ``413`` before
    reading; a chunked body is read up to the limit and refused when it goes beyond.
 
-Errors use the API's own shape: OpenAI's ``{"error": {...}}`` under ``/v1``, Ollama's
-``{"error": "..."}`` elsewhere. CORS is off unless ``cors_origins`` is set (see
-``create_app``); ``check_bind`` refuses a non-loopback address without tokens.
+Errors use the API's own shape (``_error``, also what ``create_app`` answers a 404 or a 405
+with): OpenAI's ``{"error": {...}}`` under ``/v1``, Ollama's ``{"error": "..."}`` elsewhere.
+CORS is off unless ``cors_origins`` is set (see ``create_app``); ``check_bind`` refuses a
+non-loopback address without tokens.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 def _error(path: str, status: int, message: str, code: str,
            headers: dict[str, str] | None = None) -> Response:
     body: dict[str, object]
-    if path.startswith("/v1/"):
+    if path == "/v1" or path.startswith("/v1/"):
         kind = {401: "authentication_error", 429: "rate_limit_error"}.get(
             status, "invalid_request_error")
         body = {"error": {"message": message, "type": kind, "param": None, "code": code}}

@@ -11,8 +11,9 @@ also stay in a ring buffer, so the dashboard's endpoints never read the database
 
 ``stats(window_s)``
     request rate (per second, and a time series), latency and time-to-first-token percentiles,
-    each model's share of the answers, fallbacks (count and from -> to pairs), outcomes, and the
-    per-model / per-task-type numbers of ``monitor.stats.summarize``.
+    each model's share of the answers, fallbacks (count and from -> to pairs), outcomes, errors
+    (a stream the client hung up on, ``client_closed``, is none), and the per-model /
+    per-task-type numbers of ``monitor.stats.summarize``.
 ``decisions(limit)``
     the newest requests, each with its routing decision, the reasons and every attempt.
 """
@@ -31,7 +32,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..monitor.recorder import Recorder
-from ..monitor.stats import percentile, summarize
+from ..monitor.stats import judged, percentile, summarize
 from ..monitor.store import RequestRecord
 
 __all__ = ["Entry", "GatewayState"]
@@ -77,6 +78,11 @@ class Entry:
             "attempts": r.attempts,
             "error": r.error,
         }
+
+
+def _failed(record: RequestRecord) -> bool:
+    """An error on the dashboard: not answered, and not ended by the client (client_closed)."""
+    return not record.succeeded and judged(record.outcome)
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -235,7 +241,7 @@ class GatewayState:
             "total_requests": self.total,
             "in_flight": self.in_flight,
             "requests": len(records),
-            "errors": len(records) - len(answered),
+            "errors": sum(_failed(r) for r in records),
             "rate_per_s": round(sum(r.ts >= now - recent for r in records) / recent, 3),
             "latency_ms": _percentiles(latency),
             "ttft_ms": _percentiles(ttft),
@@ -265,7 +271,7 @@ class GatewayState:
         for r in records:
             i = min(points - 1, max(0, int((r.ts - start) / bucket_s)))
             counts[i] += 1
-            errors[i] += not r.succeeded
+            errors[i] += _failed(r)
             fallbacks[i] += r.outcome == "fallback"
             if r.succeeded and r.latency_ms is not None:
                 latency[i].append(r.latency_ms)
