@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -10,10 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
+from docroute._report import FULL_ROWS, print_summary
+from docroute._results import FileResult, RunResult, UnitResult
 from docroute.analyze import code_tokens, extract_units, read_source
 from docroute.cli import app
+from docroute.monitor import Store
 
 runner = CliRunner()
 ROOT = Path(__file__).parent.parent
@@ -40,10 +45,128 @@ def test_models_lists_the_embedded_default() -> None:
     assert all(r["available"] and r["backend"] == "llamacpp" for r in rows.values())
 
 
-def test_missing_path_is_reported(tmp_path: Path) -> None:
+def test_a_missing_path_is_a_usage_error_before_any_work(tmp_path: Path) -> None:
+    """A path that does not exist exits 2 with one line per path, even next to good paths:
+    nothing is read, documented or summarised."""
+    (tmp_path / "r.py").write_text("def add(a, b):\n    return a + b\n")
     result = runner.invoke(app, ["doc", str(tmp_path / "nope.ps1")])
+    assert result.exit_code == 2
+    assert f"no such file or directory: {tmp_path / 'nope.ps1'}" in result.output
+    both = runner.invoke(app, ["doc", str(tmp_path / "r.py"), str(tmp_path / "nope.ps1"),
+                               "--json"])
+    assert both.exit_code == 2 and both.stdout == ""
+    assert "no such file or directory" in both.output and "summary" not in both.output
+    prose = runner.invoke(app, ["doc", str(tmp_path / "gone"), "--overview"])
+    assert prose.exit_code == 2 and "no such file or directory" in prose.output
+
+
+def test_an_empty_file_is_skipped_not_failed(tmp_path: Path) -> None:
+    """An empty ``__init__.py`` (and a whitespace-only file) is skipped with its reason, in the
+    table, the totals and --json; the exit code stays 0."""
+    package = tmp_path / "pkg" / "mypkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "blank.py").write_text("  \n\t\n")
+    result = runner.invoke(app, ["doc", str(tmp_path / "pkg")], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "empty or whitespace-only file" in result.output and "failed file," not in \
+        result.output
+    assert "0 failed files, 2 skipped files" in result.output
+    rows = [json.loads(line) for line in runner.invoke(
+        app, ["doc", str(tmp_path / "pkg"), "--json"]).stdout.splitlines()]
+    assert {(Path(r["file"]).name, r["status"], r["reason"]) for r in rows} == {
+        ("__init__.py", "skipped", "empty or whitespace-only file"),
+        ("blank.py", "skipped", "empty or whitespace-only file")}
+
+
+def test_json_has_the_file_level_outcomes(tmp_path: Path) -> None:
+    """--json: a row per file that failed or was skipped as a whole (``record: file``) next
+    to the unit rows (``record: unit``, their fields unchanged); no model is needed."""
+    (tmp_path / "syntax.py").write_text("def f(:\n")
+    (tmp_path / "empty.py").write_text("")
+    (tmp_path / "x.go").write_text("package main\n")
+    (tmp_path / "blob.py").write_bytes(b"\0\1\2")
+    documented = '"""A module."""\n\n\ndef f():\n    """Return one."""\n    return 1\n'
+    (tmp_path / "done.py").write_text(documented)
+    names = ["syntax.py", "empty.py", "x.go", "blob.py", "done.py"]
+    result = runner.invoke(app, ["doc", *(str(tmp_path / n) for n in names), "--json"])
     assert result.exit_code == 1
-    assert "not found" in result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    files = {Path(r["file"]).name: r for r in rows if r["record"] == "file"}
+    assert {n: (r["status"], r["kind"], r["unit"]) for n, r in files.items()} == {
+        "syntax.py": ("failed", "file", None), "empty.py": ("skipped", "file", None),
+        "x.go": ("skipped", "file", None), "blob.py": ("failed", "file", None)}
+    assert "syntax error" in files["syntax.py"]["reason"]
+    assert "binary file" in files["blob.py"]["reason"]
+    assert files["x.go"]["reason"] == "not a supported source file"
+    units = [r for r in rows if r["record"] == "unit"]
+    assert {(r["unit"], r["status"]) for r in units} == {("done", "skipped"), ("f", "skipped")}
+    assert all({"file", "unit", "kind", "line", "status", "reason", "model", "attempts",
+                "cached", "resumed"} <= set(r) for r in units)
+    assert "2 failed files, 2 skipped files;" in runner.invoke(
+        app, ["doc", *(str(tmp_path / n) for n in names)], env={"COLUMNS": "300"}).output
+
+
+@pytest.mark.parametrize("policy", ["fastest", "single:nope", "complexity:3"])
+def test_a_bad_policy_is_a_config_error_before_any_work(tmp_path: Path, policy: str) -> None:
+    """``doc --policy`` is checked like ``explain --policy``: exit 2 with one line, nothing
+    documented, and no row in the request log (``docroute stats`` stays clean)."""
+    (tmp_path / "r.py").write_text("def add(a, b):\n    return a + b\n")
+    log = tmp_path / "requests.db"
+    config = tmp_path / "docroute.toml"
+    config.write_text(f'[models.m]\nbackend = "llamacpp"\nmodel = "embedded:smollm2-135m"\n'
+                      f'[monitor]\ndb = "{log}"\n')
+    result = runner.invoke(app, ["doc", str(tmp_path / "r.py"), "--policy", policy,
+                                 "--config", str(config)])
+    assert result.exit_code == 2
+    assert result.output.startswith("config error:") and len(result.output.splitlines()) == 1
+    explained = runner.invoke(app, ["explain", str(tmp_path / "r.py"), "--policy", policy,
+                                    "--config", str(config)])
+    assert explained.exit_code == 2
+    if log.exists():
+        with Store(log) as store:
+            assert store.records() == []
+
+
+def _summary(result: RunResult) -> str:
+    out = io.StringIO()
+    print_summary(result, Console(file=out, width=300, color_system=None))
+    return out.getvalue()
+
+
+def test_the_summary_counts_files_and_model_calls_as_they_are() -> None:
+    """Singular and plural, skipped files counted next to the rows that show them, and units
+    served from the unit cache (or by an interrupted run) not claimed as model calls."""
+    cached = FileResult("a.py", "python", "unchanged", units=[
+        UnitResult("a.py", f"f{i}", "function", "python", i, "documented", "from the unit cache",
+                   model="smollm2-135m", cached=True) for i in range(12)])
+    bad = FileResult("bad.py", "python", "failed", "bad.py: syntax error at line 1")
+    empty = FileResult("__init__.py", "python", "skipped", "empty or whitespace-only file")
+    text = _summary(RunResult(files=[cached, bad, empty]))
+    assert "12 documented, 0 skipped, 0 failed units; 1 failed file, 1 skipped file; " \
+        "0 files written; tokens 0 in / 0 out; models: none; 12 from the cache;" in text
+    assert "smollm2-135m x" not in text
+    called = UnitResult("b.py", "g", "function", "python", 1, "documented", model="gemma3-270m",
+                        prompt_tokens=100, completion_tokens=20)
+    resumed = UnitResult("b.py", "h", "function", "python", 5, "documented", model="gemma3-270m",
+                         prompt_tokens=90, completion_tokens=10, resumed=True)
+    files = [cached, FileResult("b.py", "python", "changed", written=True,
+                                units=[called, resumed])]
+    text = _summary(RunResult(files=files))
+    assert "0 failed files; 1 file written; tokens 100 in / 20 out; models: gemma3-270m x1; " \
+        "12 from the cache; 1 done by the interrupted run;" in text
+
+
+def test_a_large_run_groups_files_skipped_for_the_same_reason() -> None:
+    """Over ``FULL_ROWS`` units, fifty empty ``__init__.py`` files share one row."""
+    big = FileResult("big.py", "python", "changed", units=[
+        UnitResult("big.py", f"f{i}", "function", "python", i, "documented", model="m")
+        for i in range(FULL_ROWS + 1)])
+    empties = [FileResult(f"p{i}/__init__.py", "python", "skipped",
+                          "empty or whitespace-only file") for i in range(50)]
+    text = _summary(RunResult(files=[big, *empties]))
+    assert "50 files" in text and "p7/__init__.py" not in text
+    assert "0 failed files, 50 skipped files;" in text
 
 
 @pytest.mark.model

@@ -69,11 +69,12 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path: Path,
     (tmp_path / "ok.py").write_text("def twice(n: int) -> int:\n    return 2 * n\n")
     result = Documenter(small_config).run([tmp_path])
     reasons = {Path(f.path).name: f.reason for f in result.files if f.status == "failed"}
-    assert set(reasons) == {"binary.ps1", "latin1.py", "empty.py", "broken.py"}
+    assert set(reasons) == {"binary.ps1", "latin1.py", "broken.py"}
     assert "binary" in reasons["binary.ps1"]
     assert "UTF-8" in reasons["latin1.py"]
-    assert "empty" in reasons["empty.py"]
     assert "line 1" in reasons["broken.py"]
+    skipped = {Path(f.path).name: f.reason for f in result.files if f.status == "skipped"}
+    assert skipped == {"empty.py": "empty or whitespace-only file"}  # nothing to document
     assert {u.unit for u in result.units if u.status == "documented"} == {"ok", "twice"}
     assert result.exit_code == 1
 

@@ -7,15 +7,23 @@ embedded SmolLM2-135M on a real Pester function (marker ``model``).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from docroute import pipeline
 from docroute._exceptions import AllAttemptsFailed, BackendUnavailable, ContextOverflowError
 from docroute._split import ItemTooLarge, NotShorter, boundaries, combine_in_rounds, split_code
 from docroute.analyze import extract_units
@@ -23,7 +31,7 @@ from docroute.analyze.features import estimate_tokens
 from docroute.backends import register_backend
 from docroute.backends._base import BaseBackend, Generation, GenerationRequest
 from docroute.config import Config, ContextConfig, DocsConfig, ModelConfig, RoutingConfig
-from docroute.dispatch import dispatch_unit
+from docroute.dispatch import Stopped, dispatch_unit
 from docroute.monitor import Recorder, RequestRecord, Store
 from docroute.pipeline import DocOptions, Documenter
 from docroute.pool import ModelPool
@@ -32,6 +40,7 @@ from docroute.types import Unit
 PESTER = Path("/work/shared/datasets/powershell-help/pester.jsonl")
 FAKE = "split-test-fake"
 CALLS: list[tuple[str, GenerationRequest]] = []
+AFTER_CALL: list[Callable[[], None]] = []  # run after every scripted call; fake_config clears it
 
 
 def _pester(name: str) -> Unit:
@@ -74,6 +83,8 @@ class Scripted(BaseBackend):
         else:
             data = _fill(schema, "text")
         prompt = sum(estimate_tokens(m["content"], None) for m in request.messages)
+        for hook in AFTER_CALL:
+            hook()
         return Generation(json.dumps(data), self.name, prompt_tokens=prompt,
                           completion_tokens=20, n_ctx=request.n_ctx)
 
@@ -92,6 +103,7 @@ def _fill(schema: dict[str, Any], key: str) -> Any:
 def fake_config(window: int = 2048, output: int = 256, **options: Any) -> Config:
     register_backend(FAKE, Scripted, replace=True)
     CALLS.clear()
+    AFTER_CALL.clear()
     return Config(
         models={"small": ModelConfig(backend=FAKE, model="s", max_context=window,
                                      family="chatml", options=options)},
@@ -265,6 +277,150 @@ def test_the_pipeline_documents_a_split_unit(tmp_path: Path) -> None:
     assert unit.status == "documented", unit.reason
     assert any(r.startswith("split into ") for r in unit.decision["reasons"])
     assert unit.attempts[-1]["part"].startswith("documentation from")
+
+
+def test_a_split_unit_stops_between_parts_when_the_run_stops() -> None:
+    """No model: the stop event set during part 1's call ends the unit before part 2's call
+    (``Stopped``, not a failure); a stop set before the split starts makes no call at all."""
+    unit = _long_python(300)
+    config = fake_config(window=1024)
+    stop = threading.Event()
+    AFTER_CALL.append(stop.set)
+    with pytest.raises(Stopped, match=r"blend: stopped before part \d+ of (\d+)(, piece \d+ "
+                                      r"of \d+)? \(split into \1 parts: the prompt needs"):
+        dispatch_unit(unit, config, ModelPool(config), stop=stop)
+    assert len(CALLS) == 1
+    CALLS.clear()
+    with pytest.raises(Stopped, match=r"stopped before part 1 of \d+[ (]"):
+        dispatch_unit(unit, config, ModelPool(config), stop=stop)
+    assert CALLS == []
+    AFTER_CALL.clear()
+    assert dispatch_unit(unit, config, ModelPool(config), stop=threading.Event()).split
+
+
+def test_sigint_during_a_split_unit_leaves_it_undone_and_the_next_run_does_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No model: a real SIGINT to the main thread (the handler ``docroute doc`` installs)
+    while part 1 is summarised: no further model call, the run is interrupted (exit code
+    130) with nothing cached, saved or logged for the unit, and the same run again documents
+    it from the start."""
+    source = tmp_path / "blend.py"
+    source.write_text('"""Blend."""\n\n\n' + _long_python(300).code, encoding="utf-8")
+    config = fake_config(window=1024)
+    config.docs = DocsConfig()
+    events: list[threading.Event] = []
+    real_stop_signals = pipeline.stop_signals
+
+    @contextlib.contextmanager
+    def watched() -> Iterator[threading.Event]:
+        with real_stop_signals() as stop:
+            events.append(stop)
+            yield stop
+
+    def interrupt() -> None:  # on the worker thread, during part 1's call
+        AFTER_CALL.clear()
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        assert events[0].wait(10), "the SIGINT handler did not run"
+
+    monkeypatch.setattr(pipeline, "stop_signals", watched)
+    AFTER_CALL.append(interrupt)
+    options = DocOptions(cache_db=tmp_path / "cache.db", jobs_db=tmp_path / "jobs.db")
+    log = tmp_path / "requests.db"
+    with Store(log) as store:
+        first = Documenter(config, options, recorder=Recorder(store, config=config)).run([source])
+    assert first.interrupted and first.exit_code == 130
+    assert len(CALLS) == 1, "no model call after the stop"
+    assert [f.status for f in first.files] == ["interrupted"]
+    assert [(u.kind, u.status) for u in first.units] == [("module", "skipped")]  # undone
+    with Store(log) as store:
+        assert [r.input_name for r in store.records()] == []  # nothing logged
+    with sqlite3.connect(tmp_path / "cache.db") as db:
+        assert db.execute("SELECT count(*) FROM docs").fetchone() == (0,)
+    with sqlite3.connect(tmp_path / "jobs.db") as db:
+        assert db.execute("SELECT count(*) FROM units").fetchone() == (0,)
+
+    CALLS.clear()
+    again = Documenter(config, options).run([source])
+    assert again.resumed and not again.interrupted and again.exit_code == 0
+    blend = next(u for u in again.units if u.kind == "function")
+    assert blend.status == "documented" and not blend.resumed
+    assert len(CALLS) == len(blend.attempts), "every part once, then the documentation"
+
+
+_SLOW_CLI = """
+import json, sys, time
+from pathlib import Path
+from docroute.backends import register_backend
+from docroute.backends._base import BaseBackend, Generation
+
+
+def fill(schema):
+    if schema["type"] == "object":
+        return {k: fill(sub) for k, sub in schema["properties"].items()}
+    if schema["type"] == "array":
+        return [fill(schema["items"]) for _ in range(schema.get("minItems", 1))]
+    return "This part adds the weighted values to the running total of the function."
+
+
+class Slow(BaseBackend):
+    def __init__(self, name, cfg):
+        super().__init__(name, cfg.max_context)
+        self.options = cfg.options
+
+    def generate(self, request):
+        with open(self.options["calls"], "a") as handle:
+            handle.write("call\\n")
+        time.sleep(self.options["seconds"])
+        data = fill(request.json_schema or {"type": "object", "properties": {}})
+        return Generation(json.dumps(data), self.name, n_ctx=request.n_ctx)
+
+
+register_backend("slow-test", Slow)
+from docroute.cli import app
+app(sys.argv[1:], prog_name="docroute")
+"""
+
+
+@pytest.mark.parametrize(("seconds", "signals"), [(2.0, 1), (120.0, 2)])
+def test_the_cli_stops_a_split_unit_on_a_signal(tmp_path: Path, seconds: float,
+                                                signals: int) -> None:
+    """No model (a slow scripted backend in a real ``docroute doc`` process): the first
+    SIGINT stops a split unit after the part in flight (exit 130, interrupted, a handful of
+    calls instead of every part); a second one exits at once while a 2-minute call is in
+    flight, with the job released for the next run."""
+    source = tmp_path / "blend.py"
+    source.write_text('"""Blend."""\n\n\n' + _long_python(300).code, encoding="utf-8")
+    calls = tmp_path / "calls.txt"
+    (tmp_path / "docroute.toml").write_text(
+        f'[models.slow]\nbackend = "slow-test"\nmodel = "s"\nmax_context = 1024\n'
+        f'family = "chatml"\noptions = {{ calls = "{calls}", seconds = {seconds} }}\n'
+        '[context]\nbuckets = [1024]\noutput_tokens = 256\n[routing]\npolicy = "single"\n')
+    script = tmp_path / "slow_cli.py"
+    script.write_text(_SLOW_CLI, encoding="utf-8")
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "COLUMNS": "300"}
+    proc = subprocess.Popen([sys.executable, str(script), "doc", str(source), "--no-cache"],
+                            cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (calls.exists() and calls.read_text()) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no model call started"
+        time.sleep(0.05)
+    for _ in range(signals):
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert time.monotonic() - sent < seconds + 20
+    made = calls.read_text().count("call")
+    if signals == 1:
+        assert made <= 2, f"{made} model calls after the stop"
+        assert "interrupted" in err and "1 interrupted file" in err
+    else:
+        assert made == 1 and "stopped at once" in err
+    with sqlite3.connect(tmp_path / "data" / "docroute" / "jobs.db") as db:
+        assert db.execute("SELECT pid FROM jobs").fetchall() == [(None,)], "job released"
 
 
 def _two_models(threshold: float, small: dict[str, Any] | None = None,

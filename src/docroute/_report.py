@@ -1,9 +1,11 @@
-"""Terminal output for ``docroute doc``: progress bar, diffs and the summary."""
+"""Output of ``docroute doc``: progress bar, diffs, the summary and the ``--json`` rows."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,7 +14,7 @@ from rich.table import Table
 
 from .pipeline import Documenter, FileResult, RunResult, UnitResult
 
-__all__ = ["FULL_ROWS", "print_diffs", "print_summary", "progress_run"]
+__all__ = ["FULL_ROWS", "json_rows", "print_diffs", "print_summary", "progress_run"]
 
 
 def progress_run(documenter: Documenter, paths: list[Path], console: Console,
@@ -53,9 +55,10 @@ _COLORS = {"documented": "green", "skipped": "yellow", "failed": "red", "interru
 
 def _unit_row(table: Table, u: UnitResult) -> None:
     color = _COLORS[u.status]
-    tokens = f"{u.prompt_tokens}/{u.completion_tokens}" if u.model else ""
+    called = bool(u.model) and not u.cached  # a cached unit names the model that wrote it
+    tokens = f"{u.prompt_tokens}/{u.completion_tokens}" if called else ""
     table.add_row(f"{Path(u.file).name}:{u.line} {u.unit}", f"[{color}]{u.status}[/{color}]",
-                  u.model or "", tokens, f"{u.seconds:.1f}s" if u.model else "", u.reason)
+                  u.model or "", tokens, f"{u.seconds:.1f}s" if called else "", u.reason)
 
 
 def _collapsed_rows(table: Table, f: FileResult) -> None:
@@ -64,7 +67,7 @@ def _collapsed_rows(table: Table, f: FileResult) -> None:
     name = Path(f.path).name
     done = [u for u in f.units if u.status == "documented"]
     if done:
-        models = Counter(u.model for u in done if u.model)
+        models = Counter(u.model for u in done if u.model and not u.cached)
         cached = sum(1 for u in done if u.cached)
         table.add_row(f"{name}: {len(done)} units", "[green]documented[/green]",
                       ", ".join(f"{m} x{n}" for m, n in models.items()),
@@ -88,11 +91,13 @@ def _collapsed_rows(table: Table, f: FileResult) -> None:
             _unit_row(table, u)
 
 
-def print_summary(result: RunResult, console: Console, missing: int = 0) -> None:
-    """Units documented / skipped / failed with reasons, model per unit, tokens and time.
+def print_summary(result: RunResult, console: Console) -> None:
+    """Units documented / skipped / failed with reasons, model per unit, tokens and time, and
+    the files that failed or were skipped as a whole; then one line of totals.
 
     A run of more than ``FULL_ROWS`` units gets a short table (see ``_collapsed_rows``): a
-    repository of thousands of units prints one row per file plus every failure.
+    repository of thousands of units prints one row per file plus every failure, and files
+    skipped for the same reason (empty ``__init__.py`` files) share a row.
     """
     units = result.units
     table = Table(title="docroute summary", show_lines=False)
@@ -105,22 +110,69 @@ def print_summary(result: RunResult, console: Console, missing: int = 0) -> None
         else:
             for u in f.units:
                 _unit_row(table, u)
+    skipped_files: dict[str, list[FileResult]] = {}
     for f in result.files:
-        if f.status in ("failed", "skipped") and (f.reason and not f.units):
-            color = "red" if f.status == "failed" else "yellow"
-            table.add_row(f.path, f"[{color}]{f.status}[/{color}]", "", "", "", f.reason)
+        if f.status == "skipped" and not f.units:
+            skipped_files.setdefault(f.reason, []).append(f)
         elif f.status == "failed":
             table.add_row(f.path, "[red]failed[/red]", "", "", "", f.reason)
+    for reason, group in skipped_files.items():
+        if collapse and len(group) > 3:
+            table.add_row(f"{len(group)} files", "[yellow]skipped[/yellow]", "", "", "", reason)
+            continue
+        for f in group:
+            table.add_row(f.path, "[yellow]skipped[/yellow]", "", "", "", reason)
     console.print(table)
+    console.print(summary_line(result))
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def summary_line(result: RunResult) -> str:
+    """The totals under the summary table: units by status, files failed / skipped /
+    written, and the model calls this run made (units served from the unit cache or done by
+    an interrupted earlier run are counted as such, not as model calls)."""
+    units = result.units
     counts = Counter(u.status for u in units)
-    models = Counter(u.model for u in units if u.model)
-    tokens_in = sum(u.prompt_tokens for u in units)
-    tokens_out = sum(u.completion_tokens for u in units)
+    files = Counter(f.status for f in result.files)
+    called = [u for u in units if u.model and not u.cached and not u.resumed]
+    models = Counter(u.model for u in called)
+    cached = sum(1 for u in units if u.cached)
+    resumed = sum(1 for u in units if u.resumed and not u.cached)
+    file_counts = [_plural(files["failed"], "failed file")]
+    if files["skipped"]:
+        file_counts.append(_plural(files["skipped"], "skipped file"))
+    if files["interrupted"]:
+        file_counts.append(_plural(files["interrupted"], "interrupted file"))
     written = sum(1 for f in result.files if f.written)
-    console.print(
+    calls = ", ".join(f"{m} x{n}" for m, n in models.items()) or "none"
+    if cached:
+        calls += f"; {cached} from the cache"
+    if resumed:
+        calls += f"; {resumed} done by the interrupted run"
+    return (
         f"{counts['documented']} documented, {counts['skipped']} skipped, "
-        f"{counts['failed']} failed units; {len(result.failed_files) + missing} failed files; "
-        f"{written} files written; tokens {tokens_in} in / {tokens_out} out; "
-        f"models: {', '.join(f'{m} x{n}' for m, n in models.items()) or 'none'}; "
+        f"{counts['failed']} failed units; {', '.join(file_counts)}; "
+        f"{_plural(written, 'file')} written; "
+        f"tokens {sum(u.prompt_tokens for u in called)} in / "
+        f"{sum(u.completion_tokens for u in called)} out; models: {calls}; "
         f"{result.seconds:.1f}s"
     )
+
+
+def json_rows(result: RunResult) -> Iterator[dict[str, Any]]:
+    """The ``--json`` output, one object per line, file by file: a row per unit (``record``
+    ``"unit"``: ``UnitResult``'s fields), then, for a file that failed, was skipped or was
+    interrupted as a whole, a row for the file (``record`` ``"file"``, ``kind`` ``"file"``,
+    ``unit``/``line``/``model`` null, ``status``, ``reason``, ``written``, ``output``).
+    Unit rows keep their fields; ``record`` tells the two apart."""
+    for f in result.files:
+        for u in f.units:
+            yield {"record": "unit", **u.to_dict()}
+        if f.status in ("failed", "skipped", "interrupted"):
+            yield {"record": "file", "file": f.path, "unit": None, "kind": "file",
+                   "language": f.language, "line": None, "status": f.status,
+                   "reason": f.reason, "model": None, "written": f.written,
+                   "output": f.output}

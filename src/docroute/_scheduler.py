@@ -28,6 +28,7 @@ from . import write
 from ._callgraph import call_context, dependencies, doc_summary, existing_summary, resolve_calls
 from ._results import FileResult, Generated, PreparedFile, UnitCallback, UnitResult
 from .cache import CachedDoc, DocCache, unit_key
+from .dispatch import Stopped
 from .jobs import Job
 from .types import DocContent, Unit
 
@@ -132,7 +133,8 @@ class Scheduler:
 
     def execute(self, stop: threading.Event) -> None:
         """Document every unit, or stop early (leaving state to resume) once ``stop`` is set:
-        no unit starts after that, and the ones in flight finish and are saved."""
+        no unit starts after that, and the ones in flight finish and are saved; a unit split
+        into parts gets ``stop`` too and ends before its next model call, left undone."""
         self._restore_files()
         for item in self.items:
             item.waiting = sum(1 for d in item.deps if not self.items[d].done)
@@ -156,7 +158,7 @@ class Scheduler:
                     item = self.items[heapq.heappop(self.ready)[1]]
                     context, key = self._context_and_key(item)
                     if not self._from_state(item, key):
-                        future = pool.submit(self.doc.generate, item.unit, context)
+                        future = pool.submit(self.doc.generate, item.unit, context, stop)
                         inflight[future] = (item, key)
                 if not inflight:
                     return
@@ -207,7 +209,11 @@ class Scheduler:
         return False
 
     def _generated(self, item: _Item, key: str, got: Generated) -> None:
-        """Save what a model call produced (cache, job), then log it and move on."""
+        """Save what a model call produced (cache, job), then log it and move on. A unit
+        that stopped part way (``Stopped``: the run is stopping) is left undone: nothing is
+        saved or logged, so its file stays unfinished and the next run does the unit."""
+        if isinstance(got.error, Stopped):
+            return
         f = self.files[item.file]
         res = self.doc.unit_result(item.unit, f.prep.cand.path, got)
         if self.cache is not None and got.doc is not None and got.call is not None:

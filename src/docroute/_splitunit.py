@@ -17,11 +17,16 @@ router's estimate says so, or every model was skipped or overflowed on the exact
 
 Every attempt carries the note "split into N parts: why"; so do the final decision's reasons
 and ``Dispatched.split``.
+
+Before every model call (each part, each piece, each round of combining, the final prompt)
+the run's stop event is checked: once SIGINT/SIGTERM has set it, ``Stopped`` is raised and
+the unit is left undone, so a stop waits for at most the one call in flight.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -31,7 +36,17 @@ from .analyze.features import estimate_tokens
 from .backends._base import Backend, Generation
 from .classify import TaskProfile, profile_unit
 from .config import Config
-from .dispatch import _TOO_LARGE, Attempt, Dispatched, Messages, Split, Task, unit_task, walk
+from .dispatch import (
+    _TOO_LARGE,
+    Attempt,
+    Dispatched,
+    Messages,
+    Split,
+    Stopped,
+    Task,
+    unit_task,
+    walk,
+)
 from .generate import from_parts_messages, part_messages, summarise_part
 from .pool import ModelPool
 from .route import max_prompt_tokens, route, route_options
@@ -48,15 +63,18 @@ _SPAN = re.compile(r"^parts? (\d+)(?: to (\d+))? of (\d+)")
 
 def split_unit(unit: Unit, profile: TaskProfile, config: Config, pool: ModelPool,
                policy: str | None, context: str, no_fit: list[NoFit], why: str,
-               attempts: list[Attempt]) -> Dispatched:
+               attempts: list[Attempt], stop: threading.Event | None = None) -> Dispatched:
     """``unit`` documented from summaries of its parts (see the module docstring);
-    ``no_fit``/``why``: why the whole unit fits no window; ``attempts``: those made so far.
+    ``no_fit``/``why``: why the whole unit fits no window; ``attempts``: those made so far;
+    ``stop``: the run's stop event, checked before every model call.
 
     Raises:
+        Stopped: ``stop`` was set before the unit was done.
         ContextOverflowError: the code cannot be split into parts that fit.
         AllAttemptsFailed: every model failed for a part or for the final prompt.
     """
-    return _Splitter(unit, profile, config, pool, policy, context, attempts).run(no_fit, why)
+    return _Splitter(unit, profile, config, pool, policy, context, attempts,
+                     stop).run(no_fit, why)
 
 
 def _estimate(messages: Messages) -> int:
@@ -82,10 +100,18 @@ class _Splitter:
     """The requests of one split unit; every attempt goes to ``attempts``."""
 
     def __init__(self, unit: Unit, profile: TaskProfile, config: Config, pool: ModelPool,
-                 policy: str | None, context: str, attempts: list[Attempt]) -> None:
+                 policy: str | None, context: str, attempts: list[Attempt],
+                 stop: threading.Event | None = None) -> None:
         self.unit, self.profile, self.config, self.pool = unit, profile, config, pool
         self.policy, self.context, self.attempts = policy, context, attempts
+        self.stop = stop
         self.note = ""
+
+    def _check_stop(self, before: str) -> None:
+        """Raise ``Stopped`` when the run was asked to stop (the unit is left undone)."""
+        if self.stop is not None and self.stop.is_set():
+            raise Stopped(f"{self.unit.name}: stopped before {before} ({self.note}); "
+                          "the next run documents it")
 
     def run(self, no_fit: list[NoFit], why: str) -> Dispatched:
         language = self.unit.language
@@ -125,6 +151,7 @@ class _Splitter:
         def messages(family: str) -> Messages:
             return part_messages(self.unit, label, material, family, summaries=summaries)
 
+        self._check_stop(label)
         try:
             decision = route(self._profile(material, label), self.config,
                              self.pool.loaded_contexts(), policy=self.policy,
@@ -186,6 +213,7 @@ class _Splitter:
                                                  group_budget=group_room)
             split.rounds += rounds
             messages = final(combined)
+            self._check_stop("the documentation from the parts' summaries")
             try:
                 decision = route(self.profile, self.config, self.pool.loaded_contexts(),
                                  policy=self.policy, prompt_tokens=_estimate(messages("generic")),

@@ -7,6 +7,7 @@ configuration errors.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -49,7 +50,9 @@ def doc(
     out: Annotated[Path | None, typer.Option("--out", help="Folder for Markdown pages.")] = None,
     policy: Annotated[str | None, typer.Option(help="Routing policy, e.g. single:gemma3-270m")]
     = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per unit.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="One JSON object per line: a row per unit, and a row per file that "
+        "failed, was skipped or was interrupted as a whole.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
                                       help="Units documented at once (model calls in flight).")]
     = 1,
@@ -85,20 +88,36 @@ def doc(
     """
     from .pipeline import DocOptions
 
+    err = Console(stderr=True)
+    # A path that is not there is a typo, not bad input: stop before any work (a dangling
+    # symbolic link does exist, and is reported and skipped like in a folder).
+    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
+    for path in missing:
+        err.print(f"[red]error:[/red] no such file or directory: {escape(str(path))}",
+                  soft_wrap=True)
+    if missing:
+        raise typer.Exit(2)
     if overview or guides:
         from ._prose_cli import ProseRun, prose_command
 
+        cfg = _load(config)
+        _check_routing(cfg, policy)
         raise typer.Exit(prose_command(ProseRun(
             paths, overview, guides, write=write, out=out, force=force, policy=policy,
             exclude=tuple(exclude or ()), cache=cache, cache_db=cache_db, as_json=as_json),
-            _load(config)))
+            cfg))
     if fmt not in ("inline", "markdown"):
-        Console(stderr=True).print(f"[red]--format must be inline or markdown, not {fmt!r}[/red]")
+        err.print(f"[red]--format must be inline or markdown, not {escape(repr(fmt))}[/red]")
         raise typer.Exit(2)
     if fmt == "markdown" and out is None:
-        Console(stderr=True).print("[red]--format markdown needs --out DIR[/red]")
+        err.print("[red]--format markdown needs --out DIR[/red]")
+        raise typer.Exit(2)
+    if fmt == "markdown" and out is not None and out.exists() and not out.is_dir():
+        err.print(f"[red]--out must be a folder for --format markdown; {escape(str(out))} is "
+                  "a file[/red]")
         raise typer.Exit(2)
     cfg = _load(config)
+    _check_routing(cfg, policy)
     options = DocOptions(write=write, overwrite=overwrite, fmt=fmt,  # type: ignore[arg-type]
                          out_dir=out, policy=policy, jobs=jobs, since=since,
                          exclude=tuple(exclude or ()), call_context=call_context, cache=cache,
@@ -106,34 +125,65 @@ def doc(
     raise typer.Exit(_run_doc(cfg, options, paths, as_json=as_json))
 
 
+def _check_routing(cfg: Config, policy: str | None) -> None:
+    """Exit 2 with one line when the routing policy or options would fail every unit."""
+    from .pipeline import check_routing
+
+    try:
+        check_routing(cfg, policy)
+    except ConfigError as exc:
+        Console(stderr=True).print(f"[red]config error:[/red] {escape(str(exc))}",
+                                   soft_wrap=True)
+        raise typer.Exit(2) from exc
+
+
 def _run_doc(cfg: Config, options: DocOptions, paths: list[Path], *, as_json: bool) -> int:
     """Run ``docroute doc`` on ``paths``: diffs or JSON on stdout, the summary on stderr; the
-    exit code."""
+    exit code.
+
+    The first SIGINT/SIGTERM stops the run cleanly (``Documenter.run``: exit code 130); a
+    second raises ``KeyboardInterrupt``, and the process exits at once with 130 without
+    waiting for the model call in flight (a worker thread cannot be interrupted): by then the
+    run has saved its state and released its job, and files are only ever replaced whole.
+    """
     from ._exceptions import DocrouteError
-    from ._report import print_diffs, print_summary, progress_run
+    from ._report import json_rows, print_diffs, print_summary, progress_run
     from .monitor import Recorder
     from .pipeline import Documenter
 
-    missing = [str(p) for p in paths if not p.exists()]
     err = Console(stderr=True)
+    recorder = None
     try:  # a log URL without its extra; --since without git; this same command running already
-        documenter = Documenter(cfg, options, recorder=Recorder.from_config(cfg))
-        result = progress_run(documenter, [p for p in paths if p.exists()], err, quiet=as_json)
+        recorder = Recorder.from_config(cfg)
+        documenter = Documenter(cfg, options, recorder=recorder)
+        result = progress_run(documenter, paths, err, quiet=as_json)
+    except ConfigError as exc:
+        err.print(f"[red]config error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
     except DocrouteError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
+    except KeyboardInterrupt:
+        if recorder is not None:
+            recorder.close()
+        err.print("[red]stopped at once:[/red] run the same command again to go on where it "
+                  "stopped")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    finally:
+        if recorder is not None:
+            recorder.close()
     if as_json:
-        for unit in result.units:
-            sys.stdout.write(json.dumps(unit.to_dict()) + "\n")
+        for row in json_rows(result):
+            sys.stdout.write(json.dumps(row) + "\n")
     else:
         print_diffs(result, Console(), write=options.write)
-    for m in missing:
-        err.print(f"[red]not found:[/red] {m}")
-    print_summary(result, err, missing=len(missing))
+    print_summary(result, err)
     if result.interrupted:
         err.print("[yellow]interrupted:[/yellow] run the same command again to go on where it "
                   "stopped (--restart to start over)")
-    return int(result.exit_code or (1 if missing else 0))
+    return result.exit_code
 
 
 @app.command()

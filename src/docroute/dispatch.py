@@ -27,10 +27,15 @@ declaration, the parser's facts and the summaries. ``Dispatched.split`` (a ``Spl
 ``part``/``split`` fields of every attempt and the final decision's reasons say
 "split into N parts" and why. The walk along a chain is generic (``Task``, ``walk``), so the
 part summaries go through the same fallbacks and records as the unit's documentation.
+
+A split unit makes many model calls, so it honours the run's stop event (``stop``: the one
+``_scheduler.stop_signals`` sets on the first SIGINT/SIGTERM) between them: it raises
+``Stopped``, and the scheduler leaves the unit undone for the next run to resume.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -40,6 +45,7 @@ from ._exceptions import (
     AllAttemptsFailed,
     BackendError,
     ContextOverflowError,
+    DocrouteError,
     PromptTruncated,
     ValidationError,
 )
@@ -53,12 +59,17 @@ from .route import Decision, cascade_checks, no_fit, route, route_options, size_
 from .route.decision import NoFit, skipped_of
 from .types import DocContent, Unit
 
-__all__ = ["Attempt", "Dispatched", "Split", "dispatch_unit"]
+__all__ = ["Attempt", "Dispatched", "Split", "Stopped", "dispatch_unit"]
 
 Messages = list[dict[str, str]]
 T = TypeVar("T")
 # Outcomes that mean "the prompt did not fit this model" (a split can help).
 _TOO_LARGE = frozenset({"skipped", "ContextOverflowError", "PromptTruncated"})
+
+
+class Stopped(DocrouteError):
+    """The run was asked to stop (SIGINT/SIGTERM) while this unit was under way: it is left
+    undone (not a failure; nothing is cached or recorded) and the next run does it again."""
 
 
 @dataclass
@@ -118,15 +129,18 @@ class Dispatched:
 
 
 def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
-                  policy: str | None = None, context: str = "") -> Dispatched:
+                  policy: str | None = None, context: str = "",
+                  stop: threading.Event | None = None) -> Dispatched:
     """Document ``unit`` on the model the routing chooses, falling back when a model fails.
 
     ``context`` is extra prompt text, such as one-line summaries of the functions it calls.
     A unit whose prompt fits no window of its chain is split (see ``_splitunit``): every part
     is summarised by a routed model, and the unit is documented from those summaries; the
-    attempts, the decision's reasons and ``Dispatched.split`` say so.
+    attempts, the decision's reasons and ``Dispatched.split`` say so. ``stop``: the run's stop
+    event, checked before each model call of a split unit.
 
     Raises:
+        Stopped: ``stop`` was set before a split unit was done.
         ConfigError: the policy or a model in the chain is misconfigured.
         ContextOverflowError: the unit cannot be split into parts that fit (a token larger
             than every window, or summaries that do not get shorter).
@@ -139,7 +153,7 @@ def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
         decision = route(profile, config, pool.loaded_contexts(), policy=policy)
     except ContextOverflowError as exc:
         return split_unit(unit, profile, config, pool, policy, context,
-                          list(skipped_of(exc)), str(exc), [])
+                          list(skipped_of(exc)), str(exc), [], stop=stop)
     try:
         return walk(unit_task(unit, config, context), config, pool, decision).dispatched()
     except AllAttemptsFailed as exc:
@@ -148,7 +162,7 @@ def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
         no_fit = [a.no_fit for a in exc.attempts if a.no_fit is not None]
         details = "; ".join(f"{a.model}: {a.detail}" for a in exc.attempts)
         return split_unit(unit, profile, config, pool, policy, context, no_fit, details,
-                          list(exc.attempts))
+                          list(exc.attempts), stop=stop)
 
 
 @dataclass

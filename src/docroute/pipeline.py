@@ -18,15 +18,19 @@ then documents the units of every file (see ``_scheduler``):
 
 A bad file or unit never stops the batch: it becomes a ``failed``/``skipped`` result with a
 reason. SIGINT or SIGTERM stops the run cleanly: no new unit starts, the units in flight finish
-and are saved, no file is left half-written, and the same command resumes the job.
+and are saved (a unit split into parts stops before its next model call and is left undone),
+no file is left half-written, and the same command resumes the job. A second signal raises
+``KeyboardInterrupt`` at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -34,7 +38,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import render, write
-from ._exceptions import DocrouteError, InputError
+from ._exceptions import ContextOverflowError, DocrouteError, InputError
 from ._results import (
     FileResult,
     Generated,
@@ -45,18 +49,22 @@ from ._results import (
 )
 from ._scheduler import Scheduler, stop_signals
 from .analyze import extract_units, read_source
+from .analyze._source import EmptySource
 from .cache import DocCache, config_fingerprint
+from .classify import profile_unit
 from .config import Config
 from .discover import Candidate, changed_since, discover
 from .dispatch import dispatch_unit
 from .jobs import Job, JobStore, text_hash
 from .monitor import Recorder
 from .pool import ModelPool
+from .route import route, route_options
 from .tidy import tidy_doc
 from .types import DocContent, Insertion, Unit
 
 __all__ = [
     "DocOptions", "Documenter", "FileResult", "PreparedFile", "RunResult", "UnitResult",
+    "check_routing",
 ]
 
 _log = logging.getLogger(__name__)
@@ -144,6 +152,8 @@ class Documenter:
                 prep.skip = f"generated file ({marker!r} near the top)"
                 return prep
             prep.units = extract_units(prep.text, cand.language, cand.path)
+        except EmptySource:  # an empty ``__init__.py``: nothing to document, nothing wrong
+            prep.skip = "empty or whitespace-only file"
         except InputError as exc:
             prep.error = str(exc)
         return prep
@@ -156,10 +166,12 @@ class Documenter:
         is called for every unit as it finishes.
 
         Raises:
+            ConfigError: see ``check_routing`` (raised before any unit starts).
             JobBusy: another live process runs the same job.
             GitRevisionError: see ``prepare``.
         """
         start = time.perf_counter()
+        check_routing(self.config, self.options.policy)
         items = list(files)
         prepared = [f for f in items if isinstance(f, PreparedFile)]
         if len(prepared) != len(items):
@@ -208,12 +220,15 @@ class Documenter:
                          store.path, exc)
             return None
 
-    def generate(self, unit: Unit, context: str) -> Generated:
-        """One unit's model call (routing, fallbacks, tidying); runs on a worker thread."""
+    def generate(self, unit: Unit, context: str,
+                 stop: threading.Event | None = None) -> Generated:
+        """One unit's model call (routing, fallbacks, tidying); runs on a worker thread.
+        ``stop``: the run's stop event; a unit split into parts checks it between its model
+        calls and ends with a ``Stopped`` error when it is set (the unit is left undone)."""
         start = time.perf_counter()
         try:
             call = dispatch_unit(unit, self.config, self.pool, self.options.policy,
-                                 context=context)
+                                 context=context, stop=stop)
         except DocrouteError as exc:
             return Generated(time.perf_counter() - start, error=exc)
         doc, tidied = tidy_doc(unit, call.doc)
@@ -366,6 +381,23 @@ class Documenter:
                 return ("documentation not found where the language's tools look for it after "
                         f"the edit ({unit.name})")
         return None
+
+
+def check_routing(config: Config, policy: str | None = None) -> None:
+    """Fail now, before any file is read or any unit is started, on what would otherwise fail
+    every unit: the routing policy (``policy``, else ``routing.policy``) is unknown or has a bad
+    argument, it names a model that is not configured, or the routing options are invalid.
+    The unit's own routing runs here, on a tiny probe function, so the check is exactly what
+    every unit would meet.
+
+    Raises:
+        ConfigError: one line that says what is wrong.
+    """
+    probe = Unit(language="python", kind="function", name="probe",
+                 code="def probe():\n    return 1\n", start_line=1, end_line=2)
+    profile = profile_unit(probe, thresholds=route_options(config).thresholds)
+    with contextlib.suppress(ContextOverflowError):  # a question of window sizes, not of config
+        route(profile, config, policy=policy)
 
 
 def _generated_marker(text: str) -> str | None:

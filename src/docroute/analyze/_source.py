@@ -17,6 +17,7 @@ from ..types import Unit
 __all__ = [
     "BOM",
     "SOURCE_EXTENSIONS",
+    "EmptySource",
     "indent_of_line",
     "language_for_path",
     "line_count",
@@ -62,6 +63,11 @@ SOURCE_EXTENSIONS: dict[str, str] = {
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
+class EmptySource(InputError):
+    """The file is empty or holds only whitespace: nothing to document (an empty
+    ``__init__.py``), so ``docroute doc`` skips it rather than failing it."""
+
+
 def language_for_path(path: Path) -> str | None:
     """Return the language docroute analyzes ``path`` as, from its suffix, or None.
 
@@ -79,7 +85,8 @@ def read_source(path: Path, max_bytes: int = 2_000_000) -> str:
 
     Raises:
         InputError: the path is missing, unreadable or a directory, or the file is binary,
-            not UTF-8, empty or whitespace-only, or larger than ``max_bytes``.
+            not UTF-8, or larger than ``max_bytes``.
+        EmptySource: the file is empty or whitespace-only (an ``InputError`` too).
     """
     data = _read_bytes(path, max_bytes)
     if b"\0" in data[:_SNIFF_BYTES]:
@@ -93,7 +100,7 @@ def read_source(path: Path, max_bytes: int = 2_000_000) -> str:
             "convert the file to UTF-8 first"
         ) from None
     if not text.lstrip(BOM).strip():
-        raise InputError(f"{path}: empty or whitespace-only file")
+        raise EmptySource(f"{path}: empty or whitespace-only file")
     return text
 
 
