@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from docroute import prompts, render, write
+from docroute._callgraph import call_context, doc_summary
+from docroute._exceptions import BackendUnavailable
+from docroute._scheduler import cached_doc
+from docroute._unitdocs import read_tree, unit_docs
 from docroute.analyze import extract_units
+from docroute.backends import register_backend
+from docroute.backends._base import BaseBackend, Generation, GenerationRequest
 from docroute.cache import (
     CachedDoc,
     CachedProse,
@@ -20,9 +26,10 @@ from docroute.cache import (
     prose_key,
     unit_key,
 )
-from docroute.config import Config, default_config
+from docroute.config import Config, ModelConfig, RoutingConfig, default_config
 from docroute.monitor import Recorder, Store
 from docroute.pipeline import DocOptions, Documenter, RunResult
+from docroute.tidy import tidy_doc
 from docroute.types import DocContent, Example, Unit
 
 DOC = DocContent(synopsis="Doubles a number for the caller.",
@@ -171,6 +178,119 @@ def test_writing_documentation_keeps_every_key(language: str) -> None:
     assert all(u.existing_doc for u in after)
     for old, documented in zip(before, after, strict=True):
         assert key_code(documented, new, after) == key_code(old, text, before), old.name
+
+
+# --- entries written before tidy_doc's checks became stricter (no model) ----------------------
+
+SCALE = '''"""Scaling."""
+
+
+def scale(values, factor):
+    out = []
+    for value in values:
+        out.append(value * factor)
+    return out
+
+
+def scale_all(rows, factor):
+    result = []
+    for row in rows:
+        result.append(scale(row, factor))
+    return result
+'''
+# what a model wrote before the checks dropped a synopsis that stops mid-phrase
+FRAGMENT = "Multiplies every value in the list by the given factor and then returns the"
+STALE = DocContent(synopsis=FRAGMENT,
+                   description="Multiplies every value by the factor. The input list is kept.",
+                   parameters={"values": "The numbers to multiply by the factor.",
+                               "factor": "The number every value is multiplied by."},
+                   returns="A new list with every value multiplied by the factor.")
+CALLER = DocContent(synopsis="Scales every row of a table by the same factor.",
+                    description="Returns a new table whose rows are the scaled rows.",
+                    parameters={"rows": "The rows of numbers to scale.",
+                                "factor": "The number every value is multiplied by."},
+                    returns="A new list of scaled rows.")
+NO_CALLS: list[str] = []
+
+
+class _NoModel(BaseBackend):
+    """A backend that must not be called: it records the call and fails."""
+
+    def __init__(self, name: str, cfg: ModelConfig) -> None:
+        super().__init__(name, cfg.max_context)
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        NO_CALLS.append(self.name)
+        raise BackendUnavailable(f"{self.name}: no model in this test", model=self.name)
+
+
+def _stale_cache(tmp_path: Path) -> tuple[Config, Path, Path, str]:
+    """A file with ``scale`` (its cache entry has a cut-off synopsis fragment that the current
+    checks drop) and its caller ``scale_all`` (cached under the key built from that synopsis,
+    as the run that wrote them built it)."""
+    register_backend("cache-test-no-model", _NoModel, replace=True)
+    NO_CALLS.clear()
+    cfg = Config(models={"m": ModelConfig(backend="cache-test-no-model", model="m",
+                                          max_context=4096, family="chatml")},
+                 routing=RoutingConfig(policy="single"))
+    source = tmp_path / "scale.py"
+    source.write_text(SCALE, encoding="utf-8")
+    db = tmp_path / "cache.db"
+    documenter = Documenter(cfg, DocOptions(cache=False))
+    [prep] = documenter.prepare([source])
+    units = {u.name: u for u in prep.units}
+    written = tidy_doc(units["scale"], STALE)[0]
+    assert written.synopsis != FRAGMENT, "the current checks drop the fragment"
+    context = call_context([("scale", doc_summary(STALE))])
+    with DocCache(db) as cache:
+        cache.put(unit_key(units["scale"], documenter.fingerprint, file_text=prep.text,
+                           units=prep.units), CachedDoc(STALE, "m", ("an older note",)), "scale")
+        cache.put(unit_key(units["scale_all"], documenter.fingerprint, context=context,
+                           file_text=prep.text, units=prep.units), CachedDoc(CALLER, "m"),
+                  "scale_all")
+    return cfg, source, db, written.synopsis
+
+
+def test_a_cache_hit_is_tidied_with_the_current_checks_without_a_model_call(
+    tmp_path: Path,
+) -> None:
+    """No model: a unit cache entry written before ``tidy_doc``'s checks became stricter holds
+    a synopsis that stops mid-phrase. Read from the cache, it is tidied again: the output has
+    the description's first sentence instead, ``tidied`` adds what was dropped to what the
+    entry already listed, and no model is called (its caller, keyed with the summary the entry
+    was written with, is a hit as well)."""
+    cfg, source, db, synopsis = _stale_cache(tmp_path)
+    opts = DocOptions(cache_db=db, jobs_db=tmp_path / "jobs.db")
+    result = Documenter(cfg, opts).run([source])
+    assert NO_CALLS == [], "no model call"
+    units = {u.unit: u for u in result.units}
+    scale, caller = units["scale"], units["scale_all"]
+    assert (scale.status, scale.cached, caller.status, caller.cached) == (
+        "documented", True, "documented", True)
+    assert scale.doc is not None and scale.doc["synopsis"] == synopsis
+    assert scale.tidied[0] == "an older note"
+    assert any(note.startswith("synopsis: dropped") for note in scale.tidied)
+    [diff] = [f.diff for f in result.files]
+    assert synopsis in diff and FRAGMENT not in diff and "and then returns the" not in diff
+    with DocCache(db) as cache:
+        assert cache.count() == 2, "read, not written again"
+    caller_unit = next(u for u in extract_units(SCALE, "python") if u.name == "scale_all")
+    assert cached_doc(caller_unit, CachedDoc(CALLER, "m", ("kept",))) == (CALLER, ["kept"]), (
+        "a doc the checks already passed is left as it is")
+
+
+def test_overview_summaries_of_cached_docs_follow_the_current_checks(tmp_path: Path) -> None:
+    """No model: ``unit_docs`` (what the overview and the guides read) finds both entries,
+    the caller's under the key built from the summary its callee's entry was written with;
+    the overview's one-line summary is the tidied synopsis, and the guides get the doc as
+    stored (they tidy it themselves)."""
+    cfg, source, db, synopsis = _stale_cache(tmp_path)
+    prepared = read_tree([source], cfg)
+    docs = {d.unit.name: d for d in unit_docs(prepared, cfg, cache_db=db)}
+    assert (docs["scale"].source, docs["scale_all"].source) == ("cache", "cache")
+    assert docs["scale"].summary == synopsis and FRAGMENT not in docs["scale"].summary
+    assert docs["scale"].doc == STALE
+    assert docs["scale_all"].summary == CALLER.synopsis
 
 
 # --- with the real model --------------------------------------------------------------------

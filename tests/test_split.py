@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import signal
@@ -230,6 +231,41 @@ def test_a_unit_larger_than_every_window_is_documented_from_part_summaries() -> 
     assert json.loads(json.dumps(split.to_dict()))["parts"] == split.parts
 
 
+@pytest.mark.parametrize(("statements", "parts"), [(120, 4), (300, 10)])
+def test_a_unit_of_n_parts_takes_n_part_calls_and_the_combining_ones_without_pieces(
+    statements: int, parts: int,
+) -> None:
+    """No model: a long Python function on a 1024 window. The parts are sized with the count
+    and budget the part's routing checks (the whole part prompt as ``route`` counts it, plus
+    the 15% margin and the output budget, against the window), so every part fits one call:
+    N parts take N summary calls, then the combining ones (rounds of groups, if any, and the
+    documentation), and no part is split into pieces. (Python's token estimate is 0.946 of
+    the plain one the router uses: parts sized with it were ~6% too large for their routing,
+    and each was split again into ~3 pieces.)"""
+    unit = _long_python(statements)
+    config = fake_config(window=1024)
+    call = dispatch_unit(unit, config, ModelPool(config))
+    split = call.split
+    assert split is not None
+    labels = [a.part or "" for a in call.attempts]
+    pieces = [label for label in labels if "piece" in label]
+    assert not pieces, f"{len(CALLS)} model calls for {split.parts} parts: {labels}"
+    assert split.parts >= parts  # ``parts``: two-digit labels are sized too
+    assert [label for label in labels if re.fullmatch(r"part \d+ of \d+", label)] == [
+        f"part {i} of {split.parts}" for i in range(1, split.parts + 1)]
+    combining = [label for label in labels if label.startswith(("parts ", "round "))]
+    assert labels == [*labels[:split.parts], *combining,
+                      f"documentation from {len(split.summaries)} summaries"]
+    assert all(a.outcome == "ok" for a in call.attempts)
+    assert len(CALLS) == split.parts + len(combining) + 1
+    for _, request in CALLS:  # every prompt fits the window it was sent with
+        prompt = sum(estimate_tokens(m["content"], None) + 4 for m in request.messages)
+        assert request.n_ctx is not None and prompt + math.ceil(prompt * 0.15) + 256 <= 1024
+    largest = max(sum(estimate_tokens(m["content"], None) + 4 for m in request.messages)
+                  for _, request in CALLS[:split.parts])
+    assert largest > 0.9 * ((1024 - 256) / 1.15), "the parts are not needlessly small"
+
+
 def test_summaries_that_do_not_fit_together_are_combined_in_rounds() -> None:
     """No model: long summaries of many parts are combined before the final prompt."""
     unit = _long_python(400)
@@ -296,6 +332,18 @@ def test_a_split_unit_stops_between_parts_when_the_run_stops() -> None:
     assert CALLS == []
     AFTER_CALL.clear()
     assert dispatch_unit(unit, config, ModelPool(config), stop=threading.Event()).split
+
+
+def test_stopped_is_in_the_exception_tree_and_exported() -> None:
+    """``Stopped`` is a ``DocrouteError`` from ``docroute._exceptions``, exported by the
+    package as the other exceptions are (``dispatch`` re-exports the same class)."""
+    import docroute
+    from docroute import _exceptions
+
+    assert docroute.Stopped is _exceptions.Stopped is Stopped
+    assert issubclass(Stopped, docroute.DocrouteError)
+    assert "Stopped" in docroute.__all__ and "Stopped" in _exceptions.__all__
+    assert "├── Stopped " in (_exceptions.__doc__ or "")
 
 
 def test_sigint_during_a_split_unit_leaves_it_undone_and_the_next_run_does_it(

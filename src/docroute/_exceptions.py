@@ -11,6 +11,7 @@ place per library (the backend module or the parser module that calls it)::
     ├── UnsafeEditError              an edit would change code, not only documentation
     ├── ValidationError              model output that does not fit the unit's schema
     ├── ContextOverflowError         a prompt that fits no available context window
+    ├── Stopped                      the run is stopping (SIGINT/SIGTERM): a unit left undone
     └── BackendError                 a model call failed
         ├── BackendUnavailable       cannot reach / load the model (connection, file, OOM)
         ├── ModelNotFound            the backend has no such model
@@ -38,6 +39,7 @@ __all__ = [
     "ModelNotFound",
     "ParseError",
     "PromptTruncated",
+    "Stopped",
     "UnsafeEditError",
     "ValidationError",
 ]
@@ -69,6 +71,11 @@ class ValidationError(DocrouteError):
 
 class ContextOverflowError(DocrouteError):
     """The prompt plus the output budget fits no context window that is available."""
+
+
+class Stopped(DocrouteError):
+    """The run was asked to stop (SIGINT/SIGTERM) while this unit was under way: it is left
+    undone (not a failure; nothing is cached or recorded) and the next run does it again."""
 
 
 class BackendError(DocrouteError):

@@ -26,16 +26,17 @@ from typing import TYPE_CHECKING
 
 from . import write
 from ._callgraph import call_context, dependencies, doc_summary, existing_summary, resolve_calls
+from ._exceptions import Stopped
 from ._results import FileResult, Generated, PreparedFile, UnitCallback, UnitResult
 from .cache import CachedDoc, DocCache, unit_key
-from .dispatch import Stopped
 from .jobs import Job
+from .tidy import tidy_doc
 from .types import DocContent, Unit
 
 if TYPE_CHECKING:
     from .pipeline import Documenter
 
-__all__ = ["Scheduler", "stop_signals"]
+__all__ = ["Scheduler", "cached_doc", "stop_signals"]
 
 _INTERRUPTED = "interrupted before all its units were done; run the same command to go on"
 
@@ -198,10 +199,13 @@ class Scheduler:
             return True
         hit = self.cache.get(key) if self.cache is not None else None
         if hit is not None:
+            doc, tidied = cached_doc(item.unit, hit)
             res = self._result(item, "documented", "from the unit cache")
             res.model, res.cached = hit.model, True
-            res.doc, res.tidied = hit.doc.model_dump(), list(hit.tidied)
-            self._complete(item, res, hit.doc)
+            res.doc, res.tidied = doc.model_dump(), tidied
+            # callers' prompts and cache keys keep the summary the entry was written with,
+            # so their own entries stay hits (see ``cached_doc``)
+            self._complete(item, res, doc, summary=doc_summary(hit.doc))
             return True
         if not self._is_output(item):  # context only: never a model call
             self._complete(item, None, None)
@@ -229,9 +233,14 @@ class Scheduler:
         return UnitResult(str(self.files[item.file].prep.cand.path), unit.name, unit.kind,
                           unit.language, unit.start_line, status, reason)  # type: ignore[arg-type]
 
-    def _complete(self, item: _Item, res: UnitResult | None, doc: DocContent | None) -> None:
+    def _complete(self, item: _Item, res: UnitResult | None, doc: DocContent | None,
+                  summary: str | None = None) -> None:
+        """``item`` is done; ``summary``: its line in its callers' call context (default: the
+        synopsis of ``doc``, else of the documentation in the code)."""
         item.done, item.result, item.doc = True, res, doc
-        item.summary = doc_summary(doc) if doc else existing_summary(item.unit.existing_doc)
+        if summary is None:
+            summary = doc_summary(doc) if doc else existing_summary(item.unit.existing_doc)
+        item.summary = summary
         f = self.files[item.file]
         if res is not None and not f.prep.context_only:
             if self.on_unit:
@@ -310,6 +319,19 @@ class Scheduler:
                                   if self.items[i].result is not None]
             out.append(f.result)
         return out
+
+
+def cached_doc(unit: Unit, hit: CachedDoc) -> tuple[DocContent, list[str]]:
+    """A unit cache hit as the current checks leave it: ``tidy_doc`` again (an entry written
+    before the checks became stricter may hold text they drop; on a doc they already passed it
+    changes nothing) and what tidying dropped then and now.
+
+    Only the output is re-tidied: the summary callers get in their call context, part of their
+    cache keys, stays the one the entry was written with (``doc_summary(hit.doc)``), so tidying
+    an old entry does not turn its callers' entries into misses.
+    """
+    doc, dropped = tidy_doc(unit, hit.doc)
+    return doc, [*hit.tidied, *(note for note in dropped if note not in hit.tidied)]
 
 
 def _doc_of(res: UnitResult) -> DocContent | None:

@@ -3,16 +3,19 @@
 ``dispatch_unit`` calls ``split_unit`` when the unit's prompt fits no window of its chain (the
 router's estimate says so, or every model was skipped or overflowed on the exact count):
 
-1. the room for code in a part prompt is the largest window of the routed chain minus the part
-   prompt's own size and the output budget (``max_prompt_tokens``, estimated with the margin);
-2. the code is split into parts that fit it (``_split.split_code``: statement boundaries, else
-   line boundaries, never inside a token);
-3. each part is summarised by a model (template ``unit_part``): the request is profiled and
-   routed like every request and walks its fallback chain; every attempt is recorded with the
-   part it was for. A part whose exact count still does not fit is split again;
-4. when the summaries together do not fit the final prompt, they are combined in rounds
+1. the code is split into parts (``_split.split_code``: statement boundaries, else line
+   boundaries, never inside a token) whose part prompt passes the very check the part's
+   routing makes: the whole prompt (template ``unit_part``, its label and the code) counted as
+   ``route`` gets it (``_estimate``), plus the safety margin and the output budget, fits the
+   largest window of the routed chain. Each part holds at most half the code, so a unit is
+   split into two parts at least;
+2. each part is summarised by a model: the request is profiled and routed like every request
+   and walks its fallback chain; every attempt is recorded with the part it was for. Only a
+   part that the model's own tokenizer (the exact count) finds too large after all is split
+   again, into pieces of at most half its size;
+3. when the summaries together do not fit the final prompt, they are combined in rounds
    (``_split.combine_in_rounds``);
-5. the unit is documented from its declaration, the parser's facts (names, parameters) and the
+4. the unit is documented from its declaration, the parser's facts (names, parameters) and the
    summaries (template ``unit_from_parts``), with the unit's own schema.
 
 Every attempt carries the note "split into N parts: why"; so do the final decision's reasons
@@ -30,7 +33,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from ._exceptions import AllAttemptsFailed, ContextOverflowError
+from ._exceptions import AllAttemptsFailed, ContextOverflowError, Stopped
 from ._split import combine_in_rounds, split_code
 from .analyze.features import estimate_tokens
 from .backends._base import Backend, Generation
@@ -42,7 +45,6 @@ from .dispatch import (
     Dispatched,
     Messages,
     Split,
-    Stopped,
     Task,
     unit_task,
     walk,
@@ -50,7 +52,8 @@ from .dispatch import (
 from .generate import from_parts_messages, part_messages, summarise_part
 from .pool import ModelPool
 from .route import max_prompt_tokens, route, route_options
-from .route.decision import NoFit
+from .route import no_fit as fit_of
+from .route.decision import Decision, NoFit
 from .types import Unit
 
 __all__ = ["split_unit"]
@@ -78,6 +81,8 @@ def split_unit(unit: Unit, profile: TaskProfile, config: Config, pool: ModelPool
 
 
 def _estimate(messages: Messages) -> int:
+    """A prompt's tokens as the router gets them (``route(prompt_tokens=...)``, not exact): the
+    one count that sizes parts and routes them."""
     return sum(estimate_tokens(m["content"], None) + _MESSAGE_OVERHEAD_TOKENS for m in messages)
 
 
@@ -114,12 +119,13 @@ class _Splitter:
                           "the next run documents it")
 
     def run(self, no_fit: list[NoFit], why: str) -> Dispatched:
-        language = self.unit.language
-        budget = self._room(self._profile("", "part 1 of 2"),
-                            lambda family: part_messages(self.unit, "part 1 of 2", "", family))
-        budget = min(budget, estimate_tokens(self.unit.code, language) // 2 + 1)
-        parts = split_code(self.unit.code, language,
-                           lambda text: estimate_tokens(text, language) <= budget)
+        decision = self._chain(self._profile("", "part 1 of 2"))
+        largest = max((*decision.chain, *decision.escalation),
+                      key=lambda m: max_prompt_tokens(self.config.context,
+                                                      self.config.models[m].max_context,
+                                                      exact=False))
+        parts, budget = self._cut(self.unit.code, lambda count: f"part {count} of {count}",
+                                  largest)
         split = Split(len(parts), reason_of(no_fit, why), budget, no_fit=list(no_fit))
         self.note = split.note
         try:
@@ -131,14 +137,60 @@ class _Splitter:
             raise AllAttemptsFailed(f"{self.unit.name}: {self.note}; {exc}",
                                     self.attempts) from exc
 
+    def _chain(self, profile: TaskProfile) -> Decision:
+        """Where ``profile`` is routed (its chain and escalation), whatever its prompt's size."""
+        return route(profile, self.config, self.pool.loaded_contexts(), policy=self.policy,
+                     prompt_tokens=0, exact=True)
+
     def _room(self, profile: TaskProfile, messages: Callable[[str], Messages]) -> int:
         """Tokens of material the largest window of the routed chain holds in this prompt."""
-        decision = route(profile, self.config, self.pool.loaded_contexts(), policy=self.policy,
-                         prompt_tokens=0, exact=True)
+        decision = self._chain(profile)
         room = max(max_prompt_tokens(self.config.context,
                                      self.config.models[m].max_context, exact=False)
                    for m in (*decision.chain, *decision.escalation))
         return room - _estimate(messages("generic"))
+
+    def _cut(self, material: str, label: Callable[[int], str], model: str | None
+             ) -> tuple[list[str], int]:
+        """``material`` in consecutive slices, each at most half of it, whose part prompt
+        (labelled ``label(count)``: the longest label of ``count`` slices) passes the check
+        ``route`` makes (``_estimate``, + margin + output budget, fits the largest window of
+        ``model``; None: no window check), and the tokens of material a slice may hold.
+
+        Raises:
+            ContextOverflowError: some stretch of ``material`` has no cut that fits.
+        """
+        count = 2
+        while True:
+            slices, room = self._slices(material, label(count), model)
+            if len(str(len(slices))) <= len(str(count)):  # no label longer than the one sized
+                return slices, room
+            count = len(slices)
+
+    def _slices(self, material: str, label: str, model: str | None) -> tuple[list[str], int]:
+        """``_cut`` with every slice labelled ``label``."""
+        cfg = self.config.context
+
+        def tokens(text: str) -> int:
+            return _estimate(part_messages(self.unit, label, text, "generic"))
+
+        empty = tokens("")
+        half = empty + (tokens(material) - empty) // 2 + 1
+        room = half
+        if model is not None:
+            room = min(half, max_prompt_tokens(cfg, self.config.models[model].max_context,
+                                               exact=False))
+
+        def fits(text: str) -> bool:
+            prompt = tokens(text)
+            if prompt > half:
+                return False
+            if model is None:
+                return True
+            fit = fit_of(model, prompt, False, cfg, self.config.models[model].max_context)
+            return fit.needed <= fit.largest_window
+
+        return split_code(material, self.unit.language, fits), room - empty
 
     def _profile(self, material: str, label: str) -> TaskProfile:
         part = replace(self.unit, name=f"{self.unit.name} ({label})", code=material, params=(),
@@ -165,9 +217,10 @@ class _Splitter:
                 a.outcome in _TOO_LARGE for a in getattr(exc, "attempts", []))
             if not too_large or depth >= _MAX_DEPTH or summaries:
                 raise
-        half = estimate_tokens(material, self.unit.language) // 2 + 1
-        pieces = split_code(material, self.unit.language,
-                            lambda text: estimate_tokens(text, self.unit.language) <= half)
+        # the routing check passed (parts are sized by it), the model's exact count did not:
+        # pieces of at most half the part, counted the same way
+        pieces, _ = self._cut(material, lambda count: f"{label}, piece {count} of {count}",
+                              None)
         out: list[str] = []
         for number, piece in enumerate(pieces, 1):
             out += self._summarise(piece, f"{label}, piece {number} of {len(pieces)}",

@@ -9,6 +9,12 @@ documentation, never from their code. For each unit this finds, in order:
    scheduler does: call-graph order, each unit's key including its callees' one-line summaries
    (and the key without call context, for runs made with ``--no-call-context``);
 3. else nothing: the unit is listed with its facts only.
+
+A cached entry may have been written before ``tidy_doc``'s checks became stricter. The
+guides tidy ``UnitDoc.doc`` themselves (``guides._help_from_doc``), so it is handed on as
+stored; the one-line ``summary`` (the overview's material and table) is the synopsis the
+current checks leave (``_scheduler.cached_doc``). The callers' keys are computed from the
+stored synopsis, as the scheduler computes them.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Literal
 
 from ._callgraph import call_context, dependencies, doc_summary, existing_summary, resolve_calls
 from ._results import PreparedFile
+from ._scheduler import cached_doc
 from .cache import DocCache, config_fingerprint, unit_key
 from .config import Config
 from .types import DocContent, Unit
@@ -35,9 +42,9 @@ class UnitDoc:
 
     unit: Unit
     file: int  # index into the prepared files
-    summary: str = ""
+    summary: str = ""  # of a cached doc: its synopsis after ``tidy_doc``
     source: DocSource = "none"
-    doc: DocContent | None = None  # the cached documentation (source "cache")
+    doc: DocContent | None = None  # the cached documentation as stored (source "cache")
 
 
 def read_tree(paths: Sequence[Path], config: Config, exclude: Sequence[str] = ()
@@ -59,22 +66,26 @@ def unit_docs(prepared: Sequence[PreparedFile], config: Config, *, policy: str |
     deps = dependencies(resolve_calls(units, [item.file for item in items]))
     cache = DocCache(cache_db) if use_cache else None
     fingerprint = config_fingerprint(config, policy)
+    called = [""] * len(items)  # each unit's line in its callers' call context (their keys)
     try:
         for index in _callees_first(deps):
             item = items[index]
             if item.unit.existing_doc:
                 item.summary, item.source = existing_summary(item.unit.existing_doc), "code"
+                called[index] = item.summary
                 continue
             if cache is None:
                 continue
             prep = prepared[item.file]
-            context = call_context([(items[d].unit.name, items[d].summary) for d in deps[index]])
+            context = call_context([(items[d].unit.name, called[d]) for d in deps[index]])
             for ctx in dict.fromkeys((context, "")):
                 key = unit_key(item.unit, fingerprint, context=ctx, file_text=prep.text,
                                units=prep.units)
                 hit = cache.get(key)
                 if hit is not None:
-                    item.doc, item.source, item.summary = hit.doc, "cache", doc_summary(hit.doc)
+                    item.doc, item.source = hit.doc, "cache"
+                    item.summary = doc_summary(cached_doc(item.unit, hit)[0])
+                    called[index] = doc_summary(hit.doc)
                     break
     finally:
         if cache is not None:

@@ -45,8 +45,8 @@ from ._exceptions import (
     AllAttemptsFailed,
     BackendError,
     ContextOverflowError,
-    DocrouteError,
     PromptTruncated,
+    Stopped,
     ValidationError,
 )
 from .backends._base import Backend, Generation
@@ -65,11 +65,6 @@ Messages = list[dict[str, str]]
 T = TypeVar("T")
 # Outcomes that mean "the prompt did not fit this model" (a split can help).
 _TOO_LARGE = frozenset({"skipped", "ContextOverflowError", "PromptTruncated"})
-
-
-class Stopped(DocrouteError):
-    """The run was asked to stop (SIGINT/SIGTERM) while this unit was under way: it is left
-    undone (not a failure; nothing is cached or recorded) and the next run does it again."""
 
 
 @dataclass
