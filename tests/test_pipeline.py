@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
 import pytest
 
+from docroute import write
+from docroute._exceptions import UnsafeEditError
 from docroute.analyze import code_tokens, extract_units, read_source
 from docroute.config import Config, ModelConfig
-from docroute.pipeline import DocOptions, Documenter
-from docroute.render import validate_help
+from docroute.pipeline import DocOptions, Documenter, FileResult, not_written
+from docroute.render import render_inline, validate_help
+from docroute.types import DocContent
+from docroute.write import WriteRefusedError
 
 pytestmark = pytest.mark.model
 
@@ -134,3 +139,72 @@ def test_other_languages_go_through_the_same_pipeline(tmp_path: Path,
     assert code_tokens(after, "typescript") == code_tokens(before, "typescript")
     (unit,) = extract_units(after, "typescript")
     assert unit.existing_doc
+
+
+# -- why a file was not written: the file named once ------------------------------------------
+# These write through the real ``write`` module and need no model; only the failure is made:
+# ``_is_writable`` is what ``atomic_write`` asks (root may write any file, so a chmod would not
+# do), and ``fsync`` is where a full disk shows.
+
+
+def _failed(path: Path, language: str = "powershell") -> FileResult:
+    return FileResult(path=str(path), language=language, status="changed")
+
+
+def test_markdown_page_read_only_names_the_page_once(tmp_path: Path, small_config: Config,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "pages" / "Sync-Folder.md"
+    target.parent.mkdir()
+    target.write_text("old\n", encoding="utf-8")
+    monkeypatch.setattr(write, "_is_writable", lambda path: False)
+    fres = _failed(tmp_path / "Sync-Folder.ps1")
+    Documenter(small_config).write_markdown(fres, target, "# new\n")
+    assert (fres.status, fres.reason) == ("failed", f"not written: {target} is read-only")
+    assert not fres.written and target.read_text(encoding="utf-8") == "old\n"
+
+
+def test_markdown_page_os_error_names_the_page_once(tmp_path: Path, small_config: Config,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    target = tmp_path / "Sync-Folder.md"
+    monkeypatch.setattr(write.os, "fsync", full)
+    fres = _failed(tmp_path / "Sync-Folder.ps1")
+    Documenter(small_config).write_markdown(fres, target, "# new\n")
+    assert fres.reason == f"not written: {target}: {os.strerror(errno.ENOSPC)}"
+    assert not target.exists() and list(tmp_path.iterdir()) == []  # no temp file left
+
+
+def test_markdown_page_whose_folder_cannot_be_made(tmp_path: Path,
+                                                   small_config: Config) -> None:
+    (tmp_path / "pages").write_text("a file, not a folder\n", encoding="utf-8")
+    target = tmp_path / "pages" / "Sync-Folder.md"
+    fres = _failed(tmp_path / "Sync-Folder.ps1")
+    Documenter(small_config).write_markdown(fres, target, "# new\n")
+    assert fres.reason == (f"not written: {target}: cannot create the folder "
+                           f"{tmp_path / 'pages'}: {os.strerror(errno.EEXIST)}")
+
+
+def test_inline_write_of_a_changed_file_says_not_written_once(tmp_path: Path,
+                                                              small_config: Config) -> None:
+    path = tmp_path / "one.py"
+    text = "def one():\n    return 1\n"
+    path.write_text(text + "# edited meanwhile\n", encoding="utf-8")
+    unit = {u.name: u for u in extract_units(text, "python")}["one"]
+    assert unit.insertion is not None
+    block = render_inline(unit, DocContent(synopsis="Return one.", description=""),
+                          indent=unit.insertion.indent)
+    fres = _failed(path, "python")
+    Documenter(small_config).write_inline(fres, path, text, [(unit, block)])
+    assert fres.reason == f"{path} changed on disk since it was read; not written"
+    assert path.read_text(encoding="utf-8").endswith("# edited meanwhile\n")
+
+
+def test_not_written_adds_the_file_only_when_the_error_does_not_name_it() -> None:
+    assert not_written("out/a.md", UnsafeEditError("the edit changes code")) == (
+        "not written: out/a.md: the edit changes code")
+    refused = WriteRefusedError(errno.EACCES, "out/a.md: the folder is not writable", "out/a.md")
+    assert not_written("out/a.md", refused) == "not written: out/a.md: the folder is not writable"
+    plain = OSError(errno.EIO, os.strerror(errno.EIO), "out/a.md")
+    assert not_written("out/a.md", plain) == f"not written: out/a.md: {os.strerror(errno.EIO)}"

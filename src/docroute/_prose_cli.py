@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 
 from ._exceptions import DocrouteError
 from .config import Config
@@ -91,6 +92,15 @@ def _report_calls(calls: list[ModelCall], err: Console, as_json: bool) -> None:
                       + (" (from the cache)" if call.cached else ""))
 
 
+def _write_failed(err: Console, path: Path, exc: OSError) -> int:
+    """Report a page that could not be written (read-only, no space...), naming the file
+    once, as ``docroute doc`` does; the exit code of a refused write."""
+    from .pipeline import not_written
+
+    err.print(f"[red]error:[/red] {escape(not_written(path, exc))}", soft_wrap=True)
+    return 2
+
+
 def _options(kind: type[_Options], run: ProseRun, recorder: Recorder | None) -> _Options:
     """``kind``'s options from the command line's (what to read, how to route, the log)."""
     return kind(policy=run.policy, exclude=run.exclude, cache_db=run.cache_db,
@@ -105,7 +115,10 @@ def _overview(run: ProseRun, path: Path, config: Config, err: Console,
     target = overview_target(path, run.out)
     _report_calls(result.calls, err, run.as_json)
     if run.write or run.out is not None:
-        written = write_overview(target, result.text, force=run.force)
+        try:
+            written = write_overview(target, result.text, force=run.force)
+        except OSError as exc:
+            return _write_failed(err, target, exc)
         err.print(f"{target}: {'written' if written else 'unchanged'}")
     elif not run.as_json:
         sys.stdout.write(result.text)
@@ -125,7 +138,10 @@ def _guides(run: ProseRun, path: Path, config: Config, err: Console,
         err.print(f"[yellow]note:[/yellow] {problem}")
     out = run.out or (path if path.is_dir() else path.parent) / "docs"
     if run.write or run.out is not None:
-        changed = write_guides(guides, out, force=run.force)
+        try:
+            changed = write_guides(guides, out, force=run.force)
+        except OSError as exc:
+            return _write_failed(err, out, exc)
         err.print(f"{out}: {len(changed)} pages written, "
                   f"{len(guides.pages) - len(changed)} unchanged")
     elif not run.as_json:

@@ -64,7 +64,7 @@ from .types import DocContent, Insertion, Unit
 
 __all__ = [
     "DocOptions", "Documenter", "FileResult", "PreparedFile", "RunResult", "UnitResult",
-    "check_routing",
+    "check_routing", "not_written",
 ]
 
 _log = logging.getLogger(__name__)
@@ -318,7 +318,7 @@ class Documenter:
             write.write_docs(path, text, edits, fres.language or "")
             fres.written = True
         except (DocrouteError, OSError) as exc:
-            fres.status, fres.reason = "failed", f"not written: {exc}"
+            fres.status, fres.reason = "failed", not_written(path, exc)
 
     def plan_markdown(self, fres: FileResult, path: Path, target: Path,
                       done: list[tuple[Unit, DocContent]]) -> str | None:
@@ -338,12 +338,17 @@ class Documenter:
         return page
 
     def write_markdown(self, fres: FileResult, target: Path, page: str) -> None:
+        """Write the page atomically, creating its folder; a failure names ``target`` once."""
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            fres.status, fres.reason = "failed", not_written(target, exc, folder=True)
+            return
+        try:
             write.atomic_write(target, page)
             fres.written = True
         except OSError as exc:
-            fres.status, fres.reason = "failed", f"cannot write {target}: {exc}"
+            fres.status, fres.reason = "failed", not_written(target, exc)
 
     def _placed(self, unit: Unit) -> Unit:
         """The unit with the insertion point the config asks for (PowerShell: inside/above)."""
@@ -381,6 +386,29 @@ class Documenter:
                 return ("documentation not found where the language's tools look for it after "
                         f"the edit ({unit.name})")
         return None
+
+
+def not_written(path: Path | str, exc: Exception, *, folder: bool = False) -> str:
+    """Why ``path`` was not written, naming it once: ``not written: out/a.md is read-only``.
+
+    The errors of ``write`` name the file themselves (``a.md is read-only``, ``a.py changed
+    on disk since it was read; not written``) and are kept as they are; an OS error becomes
+    ``PATH: reason`` (``out/a.md: No space left on device``), and any other message gets
+    ``PATH:`` in front when it does not name the file. With ``folder``, ``exc`` is from
+    creating the file's folder (``out/a.md: cannot create the folder out: Permission denied``).
+    """
+    name = os.fspath(path)
+    if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, write.WriteRefusedError):
+        where = name if exc.filename is None else os.fsdecode(exc.filename)
+        if folder:
+            text = f"{name}: cannot create the folder {where}: {exc.strerror}"
+        else:
+            text = f"{where}: {exc.strerror}"
+    else:
+        text = str(exc) or type(exc).__name__
+    if name not in text:
+        text = f"{name}: {text}"
+    return text if "not written" in text else f"not written: {text}"
 
 
 def check_routing(config: Config, policy: str | None = None) -> None:

@@ -1,15 +1,16 @@
 """Render Markdown reference pages from parser facts and model prose.
 
 ``render_unit_markdown`` writes one unit: heading, synopsis, description, a parameter table
-(name, type, required, pipeline, default from the ``Unit``; description from the model),
-outputs, raised exceptions and examples in fenced code blocks. ``render_file_markdown`` puts
+(the facts the language's parser gives, ``_COLUMNS``: name, type, required, default, and
+pipeline input for PowerShell or position for Bash; the description from the model), outputs,
+raised or thrown exceptions and examples in fenced code blocks. ``render_file_markdown`` puts
 the units of one source file on a page with a table of contents.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..types import DocContent, Param, Unit
@@ -55,14 +56,89 @@ def _fenced(code: str, language: str) -> str:
     return f"{fence}{_FENCE_LANGUAGE.get(language, language)}\n{body}\n{fence}"
 
 
+# The parameter table's columns per language: the facts its parser gives (the description,
+# from the model, always comes last). PowerShell alone has pipeline input; Bash has positional
+# arguments; Java and C have neither default values nor optional parameters, and JavaScript
+# declares no types.
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "powershell": ("name", "type", "required", "pipeline", "default"),
+    "python": ("name", "type", "required", "default"),
+    "csharp": ("name", "type", "required", "default"),
+    "typescript": ("name", "type", "required", "default"),
+    "javascript": ("name", "required", "default"),
+    "java": ("name", "type"),
+    "c": ("name", "type"),
+    "cpp": ("name", "type", "required", "default"),
+    "php": ("name", "type", "required", "default"),
+    "bash": ("name", "position", "type", "required", "default"),
+}
+_OTHER_COLUMNS = ("name", "type", "required", "default")
+
+
 def _param_label(unit: Unit, param: Param) -> str:
+    """The parameter as the language writes it: ``-Name``, ``*args``, ``...rest``, ``$x``."""
+    name, variadic = param.name, param.kind == "var_positional"
     if unit.language == "powershell":
-        return f"-{param.name.lstrip('$')}"
-    if param.kind == "var_positional":
-        return f"*{param.name.lstrip('*')}"
-    if param.kind == "var_keyword":
-        return f"**{param.name.lstrip('*')}"
-    return param.name
+        return f"-{name.lstrip('$')}"
+    if unit.language == "python":
+        if param.kind == "var_keyword":
+            return f"**{name.lstrip('*')}"
+        return f"*{name.lstrip('*')}" if variadic else name
+    if unit.language == "php":
+        return f"...${name}" if variadic else f"${name}"
+    if unit.language in ("typescript", "javascript") and variadic:
+        return f"...{name}"
+    return name  # Java and C# mark a variadic parameter in its type; C's is `...`
+
+
+def _param_type(unit: Unit, param: Param) -> str:
+    type_name = "switch" if param.switch and not param.type else (param.type or "")
+    if type_name and param.kind == "var_positional":
+        if unit.language == "java":
+            return f"{type_name}..."
+        if unit.language == "csharp":
+            return f"params {type_name}"
+    return type_name
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _name_cell(unit: Unit, param: Param) -> str:
+    return _code_span(_param_label(unit, param))
+
+
+def _position_cell(unit: Unit, param: Param) -> str:
+    return "" if param.position is None else str(param.position)
+
+
+def _type_cell(unit: Unit, param: Param) -> str:
+    type_name = _param_type(unit, param)
+    return _code_span(type_name) if type_name else ""
+
+
+def _required_cell(unit: Unit, param: Param) -> str:
+    return _yes_no(param.mandatory)
+
+
+def _pipeline_cell(unit: Unit, param: Param) -> str:
+    return _yes_no(param.pipeline)
+
+
+def _default_cell(unit: Unit, param: Param) -> str:
+    return "" if param.default is None else _code_span(" ".join(param.default.split()))
+
+
+# Column key -> (title, cell); the description column is added by ``_param_table``.
+_CELLS: dict[str, tuple[str, Callable[[Unit, Param], str]]] = {
+    "name": ("Name", _name_cell),
+    "position": ("Position", _position_cell),
+    "type": ("Type", _type_cell),
+    "required": ("Required", _required_cell),
+    "pipeline": ("Pipeline", _pipeline_cell),
+    "default": ("Default", _default_cell),
+}
 
 
 def _param_text(doc: DocContent, name: str) -> str:
@@ -73,25 +149,24 @@ def _param_text(doc: DocContent, name: str) -> str:
     return ""
 
 
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(_cell(cell) for cell in cells) + " |"
+
+
 def _param_table(unit: Unit, doc: DocContent) -> list[str]:
-    params = [p for p in unit.params if p.name not in ("*", "/", "self", "cls")]
+    """The parameters, one row each, in the columns of ``_COLUMNS`` for the unit's language."""
+    hidden = ("self", "cls") if unit.language == "python" else ()
+    params = [p for p in unit.params if p.name not in hidden]
     if not params:
         return []
+    columns = [_CELLS[key] for key in _COLUMNS.get(unit.language, _OTHER_COLUMNS)]
     rows = [
-        "| Name | Type | Required | Pipeline | Default | Description |",
-        "| --- | --- | --- | --- | --- | --- |",
+        _row([title for title, _ in columns] + ["Description"]),
+        _row(["---"] * (len(columns) + 1)),
     ]
     for param in params:
-        type_name = "switch" if param.switch and not param.type else (param.type or "")
-        cells = [
-            _code_span(_param_label(unit, param)),
-            _code_span(type_name) if type_name else "",
-            "yes" if param.mandatory else "no",
-            "yes" if param.pipeline else "no",
-            _code_span(" ".join(param.default.split())) if param.default is not None else "",
-            _param_text(doc, param.name),
-        ]
-        rows.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+        cells = [cell(unit, param) for _, cell in columns]
+        rows.append(_row([*cells, _param_text(doc, param.name)]))
     return ["### Parameters", "", *rows]
 
 
@@ -109,13 +184,16 @@ def _list_section(title: str, types: Sequence[str], prose: str, *, prose_alone: 
 
 
 def _raises(unit: Unit, doc: DocContent) -> list[str]:
+    """The exceptions the unit raises (Python) or throws (the other languages); an entry that
+    is not a type (PowerShell's ``terminating error``) is plain text, not code."""
     if not unit.raises:
         return []
     texts = {key.lower(): " ".join(paragraphs(v)) for key, v in doc.raises.items()}
-    lines = ["### Raises", ""]
+    lines = ["### Raises" if unit.language == "python" else "### Throws", ""]
     for name in dict.fromkeys(unit.raises):
         text = texts.get(name.lower(), "")
-        lines.append(f"- {_code_span(name)}" + (f": {text}" if text else ""))
+        label = name[:1].upper() + name[1:] if len(name.split()) > 1 else _code_span(name)
+        lines.append(f"- {label}" + (f": {text}" if text else ""))
     return lines
 
 
@@ -130,8 +208,8 @@ def _examples(unit: Unit, doc: DocContent) -> list[str]:
     return ["### Examples", "", *lines[:-1]] if lines else []
 
 
-def render_unit_markdown(unit: Unit, doc: DocContent) -> str:
-    """A Markdown section for one unit, starting with a ``##`` heading; ends with ``\\n``."""
+def _unit_blocks(unit: Unit, doc: DocContent) -> list[str]:
+    """The blocks of a unit's section: its ``##`` heading, prose, then ``###`` sections."""
     blocks = [f"## {_code_span(unit.name)}"]
     blocks += [text for text in (_prose(doc.synopsis), _prose(doc.description)) if text]
     outputs = [t for t in unit.outputs if t not in ("None",)]
@@ -148,28 +226,69 @@ def render_unit_markdown(unit: Unit, doc: DocContent) -> str:
     blocks += ["\n".join(section) for section in sections if section]
     if notes := _prose(doc.notes):
         blocks.append(f"### Notes\n\n{notes}")
-    return "\n\n".join(blocks) + "\n"
+    return blocks
 
 
-def _anchor(heading: str, used: dict[str, int]) -> str:
-    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to '-',
-    repeats numbered ``-1``, ``-2``, ..."""
-    slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
-    count = used.get(slug, 0)
-    used[slug] = count + 1
-    return f"{slug}-{count}" if count else slug
+def render_unit_markdown(unit: Unit, doc: DocContent) -> str:
+    """A Markdown section for one unit, starting with a ``##`` heading; ends with ``\\n``."""
+    return "\n\n".join(_unit_blocks(unit, doc)) + "\n"
+
+
+_HEADING = re.compile(r"#{1,6} (.*)")
+_CODE_SPAN = re.compile(r"(`+)(.*?)\1")
+
+
+def _heading_text(block: str) -> str | None:
+    """The text GitHub sees in the heading that starts ``block`` (a code span's content,
+    without its delimiters); None when the block is not a heading. Prose blocks never start
+    with ``#`` (``_prose`` escapes it), so every heading on the page is found."""
+    match = _HEADING.match(block.split("\n", 1)[0])
+    if match is None:
+        return None
+    text = match.group(1)
+    if (span := _CODE_SPAN.fullmatch(text)) is not None:
+        text = span.group(2)
+        if text.startswith(" ") and text.endswith(" ") and text.strip():
+            text = text[1:-1]
+    return text
+
+
+class _Anchors:
+    """The anchors GitHub gives the headings of one page, in page order: lower case,
+    punctuation dropped, spaces to ``-``; a repeat gets ``-1``, ``-2``, ... (as github-slugger,
+    which also skips a numbered anchor that another heading already has)."""
+
+    def __init__(self) -> None:
+        self._count: dict[str, int] = {}
+
+    def add(self, heading: str) -> str:
+        base = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        anchor = base
+        while anchor in self._count:
+            self._count[base] += 1
+            anchor = f"{base}-{self._count[base]}"
+        self._count[anchor] = 0
+        return anchor
 
 
 def render_file_markdown(path: Path | str, items: Sequence[tuple[Unit, DocContent]]) -> str:
-    """A Markdown page for one source file: title, contents list, then every unit."""
+    """A Markdown page for one source file: title, contents list, then every unit.
+
+    The contents list links each unit to the anchor its heading gets, counting every heading
+    on the page (the title, other units, their ``### Parameters``...) as GitHub does."""
     name = Path(path).as_posix()
     lines = [f"# {_code_span(name)}", ""]
     if not items:
         return "\n".join([*lines, "No documented units."]) + "\n"
-    used: dict[str, int] = {}
+    anchors = _Anchors()
+    anchors.add(name)
+    sections = []
     for unit, doc in items:
+        blocks = _unit_blocks(unit, doc)
+        unit_anchor, *_ = [anchors.add(text) for block in blocks
+                           if (text := _heading_text(block)) is not None]
         summary = " ".join(paragraphs(doc.synopsis))
-        link = f"- [{_code_span(unit.name)}](#{_anchor(unit.name, used)})"
+        link = f"- [{_code_span(unit.name)}](#{unit_anchor})"
         lines.append(f"{link}: {summary}" if summary else link)
-    sections = [render_unit_markdown(unit, doc) for unit, doc in items]
+        sections.append("\n\n".join(blocks) + "\n")
     return "\n".join(lines) + "\n\n" + "\n".join(sections)
