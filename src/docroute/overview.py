@@ -463,7 +463,9 @@ def write_overview(target: Path, text: str, *, force: bool = False) -> bool:
         old = None
     except (OSError, UnicodeDecodeError) as exc:
         if not force:
-            raise InputError(f"{target}: cannot read it to check who wrote it ({exc})") from exc
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise InputError(f"{target}: cannot read it to check who wrote it ({reason})"
+                             ) from exc
         old = None
     if old == text:
         return False

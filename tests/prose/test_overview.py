@@ -207,3 +207,15 @@ def test_a_list_the_model_writes_inline_becomes_list_items(project: Path) -> Non
 ])
 def test_inline_lists(text: str, items: list[str]) -> None:
     assert split_list(text)[1] == items
+
+
+def test_an_unreadable_target_is_named_once(tmp_path: Path) -> None:
+    from docroute._exceptions import InputError
+    from docroute.overview import write_overview
+
+    target = tmp_path / "OVERVIEW.md"
+    target.mkdir()  # a folder where the page should go: reading it fails
+    with pytest.raises(InputError) as info:
+        write_overview(target, "# x\n")
+    message = str(info.value)
+    assert message.count(str(target)) == 1 and "cannot read it to check who wrote it" in message
