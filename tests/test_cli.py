@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,7 +99,7 @@ def test_json_has_the_file_level_outcomes(tmp_path: Path) -> None:
         "x.go": ("skipped", "file", None), "blob.py": ("failed", "file", None)}
     assert "syntax error" in files["syntax.py"]["reason"]
     assert "binary file" in files["blob.py"]["reason"]
-    assert files["x.go"]["reason"] == "not a supported source file"
+    assert files["x.go"]["reason"] == "not a supported source file (.go)"
     units = [r for r in rows if r["record"] == "unit"]
     assert {(r["unit"], r["status"]) for r in units} == {("done", "skipped"), ("f", "skipped")}
     assert all({"file", "unit", "kind", "line", "status", "reason", "model", "attempts",
@@ -190,3 +191,80 @@ def test_quickstart_documents_the_bundled_example(tmp_path: Path) -> None:
     assert code_tokens(new, "powershell") == code_tokens(
         read_source(ROOT / "examples" / "InventoryTools" / "InventoryTools.psm1"), "powershell")
     assert all(u.existing_doc for u in extract_units(new, "powershell"))
+
+
+def test_doc_help_has_plain_metavars_whole_sentences_and_a_full_out_help() -> None:
+    """``doc --help``: ``PATH...`` (not ``{paths}...``), no ``<bool>`` after flags nor other
+    ``<type>`` tags, the description's sentences not broken mid-line, and ``--out`` says it
+    is the pages folder, the overview file and the guides folder."""
+    result = runner.invoke(app, ["doc", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = result.output
+    assert re.search(r"Usage: \S+ doc \[OPTIONS\] PATH\.\.\.\s*$", text, re.M), text
+    assert "{" not in text and "<bool>" not in text and "<" not in text
+    assert "when the same command runs again" in text  # one line at this width
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("│ --out "))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("│ --"))
+    out = " ".join(" ".join(lines[start:end]).replace("│", " ").split())
+    assert "--format markdown" in out and "--overview" in out and "--guides" in out, out
+    for command in ("explain", "stats", "models", "eval", "serve"):
+        other = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
+        assert "<bool>" not in other and "{" not in other, command
+    assert "<bool>" not in runner.invoke(app, ["--help"]).output
+    assert re.search(r"Usage: \S+ explain \[OPTIONS\] FILE\s*$",
+                     runner.invoke(app, ["explain", "--help"]).output, re.M)
+
+
+def test_explain_takes_one_file_and_says_what_it_cannot_take(tmp_path: Path) -> None:
+    """A folder, a missing path and a file of an unknown type (``.go``) are usage errors:
+    exit 2 with one line; the .go line says the type is not supported, not "prose"."""
+    (tmp_path / "e.go").write_text("package main\n\nfunc main() {}\n")
+    folder = runner.invoke(app, ["explain", str(tmp_path)])
+    assert folder.exit_code == 2 and len(folder.output.splitlines()) == 1
+    assert folder.output.startswith(f"error: {tmp_path}: is a folder")
+    missing = runner.invoke(app, ["explain", str(tmp_path / "nope.py")])
+    assert missing.exit_code == 2
+    assert "no such file or directory" in missing.output
+    go = runner.invoke(app, ["explain", str(tmp_path / "e.go")], env={"COLUMNS": "80"})
+    assert go.exit_code == 2 and len(go.output.splitlines()) == 1
+    assert ".go files are not supported" in go.output and "prose" not in go.output
+    piped = runner.invoke(app, ["explain", "-", "--json"], input="package main\n")
+    assert piped.exit_code == 0, piped.output
+
+
+def test_a_folder_walk_counts_other_types_and_reports_links(tmp_path: Path) -> None:
+    """The reviewer's folders in one run (no model needed): other types counted by
+    extension, a folder loop and a folder symlink reported with their reasons, a file loop
+    reported as a loop; named explicitly, an unsupported file is a skipped row."""
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "__init__.py").write_text("")
+    (mixed / "e.go").write_text("package main\n")
+    (mixed / "t.txt").write_text("hi\n")
+    (mixed / "j.json").write_text("{}\n")
+    (mixed / "sub").mkdir()
+    os.symlink("..", mixed / "sub" / "loop")
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink("../elsewhere", mixed / "linkdir")
+    os.symlink("b.py", mixed / "a.py")
+    os.symlink("a.py", mixed / "b.py")
+    result = runner.invoke(app, ["doc", str(mixed)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "3 files of other types not documented (.go 1, .json 1, .txt 1)" in text
+    assert "e.go" not in text and "t.txt" not in text
+    assert f"symlink loop: {mixed / 'sub' / 'loop'} -> .." in text
+    assert f"folder symlink (not followed): {mixed / 'linkdir'} -> ../elsewhere" in text
+    assert f"symlink loop: {mixed / 'a.py'} -> b.py -> a.py" in text
+    assert "0 failed files, 5 skipped files; 3 files of other types" in text
+    rows = [json.loads(line) for line in runner.invoke(
+        app, ["doc", str(mixed), "--json"]).stdout.splitlines()]
+    assert not any(r["file"].endswith((".go", ".txt", ".json")) for r in rows)
+    named = runner.invoke(app, ["doc", str(mixed / "e.go"), str(mixed / "t.txt")],
+                          env={"COLUMNS": "300"})
+    assert "not a supported source file (.go)" in named.output
+    assert "not a supported source file (.txt)" in named.output
+    assert "0 documented, 0 skipped, 0 failed units; 0 failed files, 2 skipped files; 0 files " \
+        "written;" in named.output
+    assert "other types" not in named.output

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from docroute._exceptions import ConfigError
 from docroute.cli import app
 from docroute.config import default_config
-from docroute.discover import GitRevisionError, changed_since, discover
+from docroute.discover import OTHER_TYPE, GitRevisionError, changed_since, discover
 from docroute.pipeline import DocOptions, Documenter, check_routing
 
 PY = "def f(x):\n    return x + 1\n"
@@ -76,15 +76,66 @@ def test_exclude_patterns_use_gitignore_syntax(tmp_path: Path) -> None:
 def test_symlink_loops_dangling_links_and_duplicates(tmp_path: Path) -> None:
     root = _tree(tmp_path / "r", {"a.py": PY, "sub/b.py": PY})
     (root / "sub" / "up").symlink_to(root, target_is_directory=True)  # a folder loop
+    (root / "sub" / "here").symlink_to(".", target_is_directory=True)  # a folder loop too
     (root / "x.py").symlink_to(root / "y.py")
     (root / "y.py").symlink_to(root / "x.py")  # a file loop
     (root / "gone.py").symlink_to(root / "missing.py")
     (root / "alias.py").symlink_to(root / "a.py")  # the same file twice
     cands = {c.path.name: c for c in discover([root])}
-    assert set(cands) == {"a.py", "b.py", "x.py", "y.py", "gone.py"}
-    assert cands["gone.py"].skip == "dangling symlink"
-    assert "cannot resolve" in (cands["x.py"].skip or "")
+    assert set(cands) == {"a.py", "b.py", "x.py", "y.py", "gone.py", "up", "here"}
+    assert cands["gone.py"].skip == f"dangling symlink: {root / 'gone.py'} -> " \
+        f"{root / 'missing.py'}"
+    assert cands["x.py"].skip == f"symlink loop: {root / 'x.py'} -> {root / 'y.py'} -> " \
+        f"{root / 'x.py'}"
+    assert cands["up"].skip == f"symlink loop: {root / 'sub' / 'up'} -> {root}"
+    assert cands["here"].skip == f"symlink loop: {root / 'sub' / 'here'} -> ."
     assert cands["a.py"].skip is None and cands["a.py"].problem is None
+
+
+def test_folder_symlinks_are_reported_not_followed_and_loops_say_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reviewer's trees, with relative links as people write them: ``lim/sub/loop -> ..``
+    is a loop, ``lim3/linkdir -> ../elsewhere`` a folder symlink that is not followed (its
+    files are not documented from there), ``a -> b``, ``b -> a`` a loop whatever the names
+    (a dangling link too); each a skipped candidate that says so. Named on the command line,
+    a symlinked folder is walked and a file loop is a loop."""
+    _tree(tmp_path, {"lim/sub/s.py": PY, "lim3/t.py": PY, "elsewhere/e.py": PY,
+                     "lim2/c.py": PY})
+    os.symlink("..", tmp_path / "lim" / "sub" / "loop")
+    os.symlink("../elsewhere", tmp_path / "lim3" / "linkdir")
+    os.symlink("b", tmp_path / "lim2" / "a")
+    os.symlink("a", tmp_path / "lim2" / "b")
+    os.symlink("gone", tmp_path / "lim2" / "dangling")
+    monkeypatch.chdir(tmp_path)  # relative paths, as typed
+    skips = {str(c.path): c.skip for c in discover([Path("lim"), Path("lim3"), Path("lim2")])}
+    assert skips == {
+        "lim/sub/loop": "symlink loop: lim/sub/loop -> ..", "lim/sub/s.py": None,
+        "lim3/linkdir": "folder symlink (not followed): lim3/linkdir -> ../elsewhere",
+        "lim3/t.py": None,
+        "lim2/a": "symlink loop: lim2/a -> b -> a", "lim2/b": "symlink loop: lim2/b -> a -> b",
+        "lim2/c.py": None, "lim2/dangling": "dangling symlink: lim2/dangling -> gone"}
+    [loop] = discover([Path("lim2/a")])
+    assert loop.explicit and loop.skip == "symlink loop: lim2/a -> b -> a"
+    assert [str(c.path) for c in discover([Path("lim3/linkdir")])] == ["lim3/linkdir/e.py"]
+
+
+def test_files_of_other_types_are_candidates_that_say_so(tmp_path: Path) -> None:
+    """A walk yields unsupported files as ``OTHER_TYPE`` skips (the summary counts them), but
+    not ignored ones nor dotfiles; named on the command line, one is skipped with its
+    extension."""
+    root = _tree(tmp_path, {"a.py": PY, "e.go": "package main\n", "t.txt": "hi\n",
+                            "j.json": "{}\n", "Makefile": "all:\n", "build.log": "x\n",
+                            ".gitignore": "*.log\n"})
+    _git(root, "init", "-q")
+    skips = {c.path.name: c.skip for c in discover([root])}
+    assert skips == {"a.py": None, "e.go": OTHER_TYPE, "t.txt": OTHER_TYPE,
+                     "j.json": OTHER_TYPE, "Makefile": OTHER_TYPE}  # not .gitignore nor *.log
+    [named] = discover([root / "e.go"])
+    assert named.explicit and named.skip == "not a supported source file (.go)"
+    [bare] = discover([root / "Makefile"])
+    assert bare.skip == "not a supported source file (no extension)"
+    prepared = {p.cand.path.name: p for p in Documenter(default_config()).prepare([root])}
+    assert prepared["e.go"].skip == OTHER_TYPE and not prepared["e.go"].error
 
 
 def test_prepare_reports_size_limit_generated_files_and_bad_links(tmp_path: Path) -> None:
@@ -103,7 +154,7 @@ def test_prepare_reports_size_limit_generated_files_and_bad_links(tmp_path: Path
     assert "size limit" in (prepared["big.py"].skip or "")
     assert "generated file" in (prepared["msg_pb2.py"].skip or "")
     assert "generated file" in (prepared["Form.Designer.cs"].skip or "")
-    assert prepared["gone.py"].skip == "dangling symlink"
+    assert (prepared["gone.py"].skip or "").startswith("dangling symlink: ")
     for empty in ("__init__.py", "blank.ps1"):
         assert prepared[empty].skip == "empty or whitespace-only file"
         assert prepared[empty].error is None and not prepared[empty].units
@@ -202,6 +253,23 @@ def test_changed_since_lists_committed_staged_unstaged_and_new_files(tmp_path: P
     outside.mkdir()
     with pytest.raises(GitRevisionError, match="not inside one"):
         changed_since("HEAD", [outside])
+
+
+def test_since_survives_new_symlink_loops(tmp_path: Path) -> None:
+    """Untracked symlink loops are changed files too: ``--since`` lists them (unresolved)
+    instead of crashing on them, and the run reports them as loops."""
+    repo = _tree(tmp_path / "repo", {"a.py": PY})
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "one")
+    os.symlink("y.py", repo / "x.py")
+    os.symlink("x.py", repo / "y.py")
+    os.symlink(".", repo / "self")
+    assert (repo / "x.py") in changed_since("HEAD", [repo])
+    prepared = Documenter(default_config(), DocOptions(since="HEAD")).prepare([repo])
+    skips = {p.cand.path.name: p.skip for p in prepared if not p.context_only}
+    assert skips["x.py"] == f"symlink loop: {repo / 'x.py'} -> y.py -> x.py"
+    assert skips["self"] == f"symlink loop: {repo / 'self'} -> ."
 
 
 def test_since_documents_changed_files_and_reads_the_rest_for_context(tmp_path: Path) -> None:

@@ -6,10 +6,11 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from docroute.config import ContextConfig, default_config
-from docroute.explain import Explanation, explain
+from docroute.explain import Explanation, UnsupportedFile, explain
 
 REPO = Path(__file__).resolve().parents[1]
 INVENTORY = REPO / "examples/InventoryTools/InventoryTools.psm1"
@@ -76,3 +77,42 @@ def test_a_task_no_model_can_hold_is_reported_not_raised() -> None:
     assert result.whole.decision is None
     assert result.whole.error is not None and "does not fit" in result.whole.error
     assert "not routable" in _text(result, details=False)
+
+
+GO = "package main\n\nfunc main() {}\n"
+
+
+def test_a_file_of_an_unknown_type_is_refused_not_called_prose(tmp_path: Path) -> None:
+    """``e.go`` was profiled from its content as "prose / text"; now explain says the type is
+    not supported, names what it documents, and how to profile the text anyway. A content
+    guess is named only when it is sure (PHP in a ``.inc`` file)."""
+    (tmp_path / "e.go").write_text(GO)
+    with pytest.raises(UnsupportedFile) as caught:
+        explain(tmp_path / "e.go", default_config())
+    message = str(caught.value)
+    assert ".go files are not supported" in message and "Python, PowerShell" in message
+    assert f"docroute explain - < {tmp_path / 'e.go'}" in message
+    assert "prose" not in message and "looks like" not in message
+    php = "<?php\nfunction f($a) { return $a + 1; }\nclass A { public function g() {} }\n"
+    (tmp_path / "x.inc").write_text(php)
+    with pytest.raises(UnsupportedFile, match="its content looks like PHP code"):
+        explain(tmp_path / "x.inc", default_config())
+    # the same text piped in is profiled from its content, as before
+    assert explain(GO, default_config()).whole.profile is not None
+
+
+def test_known_types_that_doc_does_not_document_are_explained_with_a_note(
+        tmp_path: Path) -> None:
+    """Text, config and code that detection names but docroute does not document (``.pyw``)
+    are explained as a whole; for code a note says why no unit is explained."""
+    (tmp_path / "notes.txt").write_text("Some notes about the project and its users.\n")
+    (tmp_path / "data.json").write_text('{"a": 1}\n')
+    (tmp_path / "tool.pyw").write_text("def main():\n    return 1\n")
+    (tmp_path / "Makefile").write_text("all:\n\techo hi\n")
+    assert explain(tmp_path / "notes.txt", default_config()).whole.profile.kind == "prose"
+    assert explain(tmp_path / "data.json", default_config()).whole.profile.kind == "config"
+    pyw = explain(tmp_path / "tool.pyw", default_config())
+    assert pyw.whole.profile.language == "python" and pyw.units == ()
+    assert pyw.notes == ("docroute doc does not document .pyw files: the whole file is "
+                         "profiled as code, its units are not explained",)
+    assert explain(tmp_path / "Makefile", default_config()).whole is not None

@@ -7,8 +7,9 @@ import time
 
 from rich.console import Console
 
-from docroute._report import FULL_ROWS, print_summary
+from docroute._report import FULL_ROWS, json_rows, print_summary
 from docroute._results import FileResult, RunResult, UnitResult
+from docroute.discover import OTHER_TYPE
 
 
 def _run(files: int, per_file: int) -> RunResult:
@@ -55,3 +56,27 @@ def test_small_run_lists_every_unit() -> None:
     assert len(result.units) <= FULL_ROWS
     text = _printed(result)
     assert "func_0_0" in text and "func_6_6" in text and "func_5_1 " in text
+
+
+def test_files_of_other_types_are_counted_by_extension_not_listed() -> None:
+    """A folder walk's .go/.txt/.json files: one count in the totals line, no row, no --json
+    row, not counted as skipped files; an unsupported file named on the command line (its
+    own reason) is a row and a skipped file."""
+    result = _run(files=7, per_file=7)
+    others = ["web/main.go", "notes.txt", "data/a.json", "data/b.JSON", "Makefile"]
+    result.files += [FileResult(p, None, "skipped", OTHER_TYPE) for p in others]
+    result.files.append(FileResult("x.rb", None, "skipped", "not a supported source file (.rb)"))
+    text = _printed(result)
+    assert "5 files of other types not documented (.json 2, .go 1, .txt 1, no extension 1)" \
+        in text
+    assert "1 failed units; 0 failed files, 1 skipped file; 5 files of other types" in text
+    assert "main.go" not in text and "notes.txt" not in text
+    assert "x.rb" in text and "not a supported source file (.rb)" in text
+    assert [r["file"] for r in json_rows(result) if r["record"] == "file"] == ["x.rb"]
+    many = RunResult(files=[FileResult(f"f{i}.e{i}", None, "skipped", OTHER_TYPE)
+                            for i in range(10)])
+    assert "10 files of other types not documented (.e0 1, " in _printed(many)
+    assert ", 2 more types)" in _printed(many)
+    one = RunResult(files=[FileResult("a.go", None, "skipped", OTHER_TYPE)])
+    assert "1 file of another type not documented (.go 1)" in _printed(one)
+    assert "other type" not in _printed(_run(files=7, per_file=7))

@@ -12,9 +12,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.syntax import Syntax
 from rich.table import Table
 
+from .discover import OTHER_TYPE
 from .pipeline import Documenter, FileResult, RunResult, UnitResult
 
-__all__ = ["FULL_ROWS", "json_rows", "print_diffs", "print_summary", "progress_run"]
+__all__ = ["FULL_ROWS", "json_rows", "other_types", "print_diffs", "print_summary",
+           "progress_run", "summary_line"]
 
 
 def progress_run(documenter: Documenter, paths: list[Path], console: Console,
@@ -93,7 +95,8 @@ def _collapsed_rows(table: Table, f: FileResult) -> None:
 
 def print_summary(result: RunResult, console: Console) -> None:
     """Units documented / skipped / failed with reasons, model per unit, tokens and time, and
-    the files that failed or were skipped as a whole; then one line of totals.
+    the files that failed or were skipped as a whole; then one line of totals (files of
+    other types that a folder walk left alone are counted there by extension, not listed).
 
     A run of more than ``FULL_ROWS`` units gets a short table (see ``_collapsed_rows``): a
     repository of thousands of units prints one row per file plus every failure, and files
@@ -112,6 +115,8 @@ def print_summary(result: RunResult, console: Console) -> None:
                 _unit_row(table, u)
     skipped_files: dict[str, list[FileResult]] = {}
     for f in result.files:
+        if _other_type(f):
+            continue  # counted by extension in the totals line, not listed
         if f.status == "skipped" and not f.units:
             skipped_files.setdefault(f.reason, []).append(f)
         elif f.status == "failed":
@@ -130,13 +135,38 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+def _other_type(f: FileResult) -> bool:
+    """A file a folder walk found whose type docroute does not document (``.go``, ``.txt``)."""
+    return f.status == "skipped" and f.reason == OTHER_TYPE and not f.units
+
+
+_MAX_EXTENSIONS = 8  # extensions named in the other-types count; the rest are "N more"
+
+
+def other_types(result: RunResult) -> str:
+    """``3 files of other types not documented (.go 1, .json 1, .txt 1)``: the files a folder
+    walk found and left alone, by extension (most first); "" when there are none."""
+    found = Counter(Path(f.path).suffix.lower() or "no extension"
+                    for f in result.files if _other_type(f))
+    if not found:
+        return ""
+    ranked = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{ext} {n}" for ext, n in ranked[:_MAX_EXTENSIONS])
+    if len(ranked) > _MAX_EXTENSIONS:
+        shown += f", {len(ranked) - _MAX_EXTENSIONS} more types"
+    total = sum(found.values())
+    noun = "file of another type" if total == 1 else "files of other types"
+    return f"{total} {noun} not documented ({shown})"
+
+
 def summary_line(result: RunResult) -> str:
-    """The totals under the summary table: units by status, files failed / skipped /
-    written, and the model calls this run made (units served from the unit cache or done by
-    an interrupted earlier run are counted as such, not as model calls)."""
+    """The totals under the summary table: units by status; files failed / skipped /
+    written, and the files of other types a folder walk left alone, by extension; and the
+    model calls this run made (units served from the unit cache or done by an interrupted
+    earlier run are counted as such, not as model calls)."""
     units = result.units
     counts = Counter(u.status for u in units)
-    files = Counter(f.status for f in result.files)
+    files = Counter(f.status for f in result.files if not _other_type(f))
     called = [u for u in units if u.model and not u.cached and not u.resumed]
     models = Counter(u.model for u in called)
     cached = sum(1 for u in units if u.cached)
@@ -146,6 +176,7 @@ def summary_line(result: RunResult) -> str:
         file_counts.append(_plural(files["skipped"], "skipped file"))
     if files["interrupted"]:
         file_counts.append(_plural(files["interrupted"], "interrupted file"))
+    others = other_types(result)
     written = sum(1 for f in result.files if f.written)
     calls = ", ".join(f"{m} x{n}" for m, n in models.items()) or "none"
     if cached:
@@ -155,7 +186,8 @@ def summary_line(result: RunResult) -> str:
     return (
         f"{counts['documented']} documented, {counts['skipped']} skipped, "
         f"{counts['failed']} failed units; {', '.join(file_counts)}; "
-        f"{_plural(written, 'file')} written; "
+        + (f"{others}; " if others else "")
+        + f"{_plural(written, 'file')} written; "
         f"tokens {sum(u.prompt_tokens for u in called)} in / "
         f"{sum(u.completion_tokens for u in called)} out; models: {calls}; "
         f"{result.seconds:.1f}s"
@@ -167,8 +199,11 @@ def json_rows(result: RunResult) -> Iterator[dict[str, Any]]:
     ``"unit"``: ``UnitResult``'s fields), then, for a file that failed, was skipped or was
     interrupted as a whole, a row for the file (``record`` ``"file"``, ``kind`` ``"file"``,
     ``unit``/``line``/``model`` null, ``status``, ``reason``, ``written``, ``output``).
-    Unit rows keep their fields; ``record`` tells the two apart."""
+    Unit rows keep their fields; ``record`` tells the two apart. Files of other types that a
+    folder walk left alone get no row (a file named on the command line does)."""
     for f in result.files:
+        if _other_type(f):
+            continue
         for u in f.units:
             yield {"record": "unit", **u.to_dict()}
         if f.status in ("failed", "skipped", "interrupted"):

@@ -6,6 +6,7 @@ configuration errors.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -25,11 +27,67 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+
+def _reflow(text: str) -> str:
+    """A docstring for ``--help``: each paragraph joined into one line, so the terminal wraps
+    it (rich keeps the docstring's own line breaks, which break mid-sentence)."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split("\n"))
+                       for p in paragraphs)
+
+
+class _HelpMixin:
+    """``--help`` shows no ``<bool>`` after ``--help`` (flags declared with ``_flag`` show
+    none either)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""  # a flag takes no value: show none
+        return option
+
+
+class _Group(_HelpMixin, typer.core.TyperGroup):
+    pass
+
+
+class _Command(_HelpMixin, typer.core.TyperCommand):
+    """A command whose ``--help`` shows an argument by its metavar (``PATH...``, not
+    ``{paths}...`` and ``<list[Path]>``) and its docstring's paragraphs reflowed to the
+    terminal's width."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.help:
+            self.help = _reflow(self.help)
+        for param in self.params:
+            if isinstance(param, typer.core.TyperArgument) and param.metavar:
+                # the metavar says it all (``PATH...``); no ``<list[Path]>`` type column
+                param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """The usage line with each argument as its metavar says (``PATH...``)."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, typer.core.TyperArgument) and param.metavar:
+                pieces.append(param.metavar)
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_Group,
                   help="Write code documentation with local LLMs, routed to the right model.")
 
+
+def _flag(*decls: str, help: str) -> Any:
+    """A boolean option shown without a value (no ``<bool>`` in ``--help``)."""
+    return typer.Option(*decls, help=help, metavar="")
+
+
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (TOML).",
-                                                 dir_okay=False)]
+                                                 metavar="FILE", dir_okay=False)]
+JsonOpt = Annotated[bool, _flag("--json", help="JSON on stdout.")]
 
 
 def _load(config: Path | None) -> Config:
@@ -40,51 +98,65 @@ def _load(config: Path | None) -> Config:
         raise typer.Exit(2) from exc
 
 
-@app.command()
+@app.command(cls=_Command)
 def doc(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders to document.")],
-    write: Annotated[bool, typer.Option("--write", help="Edit files (default: print a diff).")]
+    paths: Annotated[list[Path], typer.Argument(
+        help="Files and folders to document.", metavar="PATH...")],
+    write: Annotated[bool, _flag("--write", help="Edit files (default: print a diff).")]
     = False,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing documentation.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="inline | markdown")] = "inline",
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for Markdown pages.")] = None,
-    policy: Annotated[str | None, typer.Option(help="Routing policy, e.g. single:gemma3-270m")]
-    = None,
-    as_json: Annotated[bool, typer.Option(
+    overwrite: Annotated[bool, _flag("--overwrite/--no-overwrite",
+                                     help="Replace existing documentation.")] = False,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT",
+                                     help="inline (in the source files) or markdown (pages "
+                                     "in --out DIR).")] = "inline",
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="PATH",
+        help="Where output goes: the folder of the pages for --format markdown; the page "
+        "for --overview (a .md file, or a folder for OVERVIEW.md; default DIR/OVERVIEW.md); "
+        "the folder of the help pages for --guides (default MODULE/docs). With --overview or "
+        "--guides, --out writes without --write.")] = None,
+    policy: Annotated[str | None, typer.Option(
+        metavar="SPEC", help="Routing policy, e.g. complexity or single:gemma3-270m.")] = None,
+    as_json: Annotated[bool, _flag(
         "--json", help="One JSON object per line: a row per unit, and a row per file that "
         "failed, was skipped or was interrupted as a whole.")] = False,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, metavar="N",
                                       help="Units documented at once (model calls in flight).")]
     = 1,
     since: Annotated[str | None, typer.Option(
-        help="Only files changed since this git revision (e.g. main, HEAD~3).")] = None,
+        metavar="REV", help="Only files changed since this git revision (e.g. main, HEAD~3).")]
+    = None,
     exclude: Annotated[list[str] | None, typer.Option(
+        metavar="PATTERN",
         help="Leave out paths matching this .gitignore-style pattern (repeatable).")] = None,
-    call_context: Annotated[bool, typer.Option(
+    call_context: Annotated[bool, _flag(
+        "--call-context/--no-call-context",
         help="Document callees first and tell each prompt what its callees do.")] = True,
-    cache: Annotated[bool, typer.Option(
+    cache: Annotated[bool, _flag(
+        "--cache/--no-cache",
         help="Reuse the documentation of unchanged units (no model call).")] = True,
     cache_db: Annotated[Path | None, typer.Option(
-        help="Unit cache file (default: cache.db in docroute's user data folder).",
-        dir_okay=False)] = None,
-    restart: Annotated[bool, typer.Option(
+        metavar="FILE", help="Unit cache file (default: cache.db in docroute's user data "
+        "folder).", dir_okay=False)] = None,
+    restart: Annotated[bool, _flag(
         "--restart", help="Start over instead of resuming an interrupted run of this command.")]
     = False,
-    overview: Annotated[bool, typer.Option(
+    overview: Annotated[bool, _flag(
         "--overview", help="Write a README-style overview of the folder from its units' docs "
         "(OVERVIEW.md in it, or --out FILE).")] = False,
-    guides: Annotated[bool, typer.Option(
+    guides: Annotated[bool, _flag(
         "--guides", help="Write PlatyPS help pages and an about_ topic for the PowerShell "
         "module (into --out DIR, default MODULE/docs).")] = False,
-    force: Annotated[bool, typer.Option(
+    force: Annotated[bool, _flag(
         "--force", help="With --overview/--guides: replace files docroute did not write.")]
     = False,
     config: ConfigOpt = None,
 ) -> None:
     """Document source files and folders: a diff by default, --write to edit files.
 
-    An interrupted run (Ctrl-C, a crash, kill -9) goes on where it stopped when the same
-    command runs again.
+    In a folder, files of types docroute does not document are counted in the summary, and
+    symbolic links to folders are not followed (each is a skipped row). An interrupted run
+    (Ctrl-C, a crash, kill -9) goes on where it stopped when the same command runs again.
     """
     from .pipeline import DocOptions
 
@@ -186,12 +258,13 @@ def _run_doc(cfg: Config, options: DocOptions, paths: list[Path], *, as_json: bo
     return result.exit_code
 
 
-@app.command()
+@app.command(cls=_Command)
 def stats(
-    since: Annotated[str | None, typer.Option(help="1h, 7d, 2026-11-01")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    since: Annotated[str | None, typer.Option(
+        metavar="WHEN", help="Only requests since then: 1h, 7d, 2026-11-01.")] = None,
+    as_json: JsonOpt = False,
     db: Annotated[str | None, typer.Option(
-        help="Request log: a SQLite file or a PostgreSQL URL.")] = None,
+        metavar="DB", help="Request log: a SQLite file or a PostgreSQL URL.")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Requests per model and per task type: success, fallbacks, latency, tokens/s, quality."""
@@ -201,27 +274,49 @@ def stats(
     raise typer.Exit(stats_command(db or cfg.monitor.db, since, as_json, Console()))
 
 
-@app.command()
+@app.command(cls=_Command)
 def explain(
-    source: Annotated[str, typer.Argument(help="A file, or - to read text from stdin.")],
-    policy: Annotated[str | None, typer.Option(help="Routing policy, e.g. complexity")] = None,
-    task: Annotated[str | None, typer.Option(help="Force the task type.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    source: Annotated[str, typer.Argument(
+        metavar="FILE", help="One file (not a folder), or - to read text from stdin.")],
+    policy: Annotated[str | None, typer.Option(
+        metavar="SPEC", help="Routing policy, e.g. complexity.")] = None,
+    task: Annotated[str | None, typer.Option(
+        metavar="TASK", help="Force the task type, e.g. function_reference, user_guide.")]
+    = None,
+    as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Show the task profile, its features, the routing decision and the reasons."""
+    """Show the task profile, its features, the routing decision and the reasons.
+
+    A source file is explained as a whole and unit by unit; a file of a type docroute does not
+    read (.go, say) is a usage error that says so. For a folder, run docroute explain on its
+    files.
+    """
     from ._exceptions import DocrouteError
+    from .explain import UnsupportedFile
     from .explain import explain as run_explain
 
+    err = Console(stderr=True)
+    if source != "-":  # what the argument names is checked before any work (exit 2)
+        path = Path(source)
+        problem = ("is a folder: explain takes one file (docroute doc documents a folder)"
+                   if path.is_dir() else None if path.exists()
+                   else "no such file or directory")
+        if problem:
+            err.print(f"[red]error:[/red] {escape(source)}: {problem}", soft_wrap=True)
+            raise typer.Exit(2)
     cfg = _load(config)
     target: str | Path = sys.stdin.read() if source == "-" else Path(source)
     try:
         explanation = run_explain(target, cfg, policy, task_hint=task)
     except ConfigError as exc:
-        Console(stderr=True).print(f"[red]config error:[/red] {escape(str(exc))}")
+        err.print(f"[red]config error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    except UnsupportedFile as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc
     except DocrouteError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     if as_json:
         sys.stdout.write(json.dumps(explanation.to_dict(), indent=2) + "\n")
@@ -229,9 +324,9 @@ def explain(
         explanation.render(Console())
 
 
-@app.command()
+@app.command(cls=_Command)
 def models(
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """List the configured models, their backend, roles and whether each is available.
@@ -294,16 +389,22 @@ def _replica_table(rows: list[dict[str, Any]]) -> Table:
 DEFAULT_POLICIES = "single:large,single:small,complexity,content-split,cascade,adaptive"
 
 
-@app.command(name="eval")
+@app.command(name="eval", cls=_Command)
 def eval_(
-    dataset: Annotated[Path, typer.Argument(help="JSONL units with reference docs, or a folder "
-                                                 "of documented code.")],
-    policies: Annotated[str, typer.Option(help="Comma-separated policy specs.")]
+    dataset: Annotated[Path, typer.Argument(
+        metavar="DATASET", help="JSONL units with reference docs, or a folder of documented "
+        "code.")],
+    policies: Annotated[str, typer.Option(metavar="SPECS",
+                                          help="Comma-separated policy specs.")]
     = DEFAULT_POLICIES,
-    out: Annotated[Path, typer.Option(help="Report folder.")] = Path("docroute-eval"),
-    limit: Annotated[int | None, typer.Option(help="At most this many units.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Sample the units with this seed.")] = None,
-    judge: Annotated[str | None, typer.Option(help="Model to use as an LLM judge.")] = None,
+    out: Annotated[Path, typer.Option(metavar="DIR", help="Report folder.")] \
+    = Path("docroute-eval"),
+    limit: Annotated[int | None, typer.Option(metavar="N", help="At most this many units.")]
+    = None,
+    seed: Annotated[int | None, typer.Option(metavar="N",
+                                             help="Sample the units with this seed.")] = None,
+    judge: Annotated[str | None, typer.Option(metavar="MODEL",
+                                              help="Model to use as an LLM judge.")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Compare routing policies on real code: quality against cost, with a recommendation."""
@@ -315,14 +416,16 @@ def eval_(
                                   judge=judge))
 
 
-@app.command()
+@app.command(cls=_Command)
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8800).")] = None,
+    host: Annotated[str | None, typer.Option(metavar="HOST",
+                                             help="Address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default 8800).")]
+    = None,
     config: ConfigOpt = None,
     workers: Annotated[int, typer.Option(
-        min=1, help="Worker processes (each keeps its own dashboard and /metrics numbers; "
-        "the request log is shared).")] = 1,
+        min=1, metavar="N", help="Worker processes (each keeps its own dashboard and /metrics "
+        "numbers; the request log is shared).")] = 1,
 ) -> None:
     """Run the routing gateway: OpenAI and Ollama APIs, /dashboard, /metrics."""
     cfg = _load(config)

@@ -8,16 +8,25 @@
   line win, ``!pattern`` re-includes, an ignored folder is not entered);
 * paths matching an ``exclude`` pattern (``.gitignore`` syntax, relative to the folder named).
 
-Symlinked folders are never followed, so a symlink loop cannot make the walk run forever; a
-symlinked file is read once under its first name. Problems (a folder or link that cannot be
-read: ``problem``; a dangling link, a link loop: ``skip``) become a ``Candidate`` that says so,
-and the run reports them and goes on. Files named on the command line are always candidates.
+Symlinked folders met in a walk are not followed, so a symlink loop cannot make the walk run
+forever: each becomes a skipped ``Candidate``, ``symlink loop: a/up -> ..`` when it points at
+its own folder or one above it, else ``folder symlink (not followed): a/lib -> ../lib`` (a
+folder named on the command line is walked even when it is a symlink). A symlinked file is read
+once under its first name. Problems (a folder or file that cannot be read: ``problem``; a
+dangling link, a link loop: ``skip``) become a ``Candidate`` that says so, and the run reports
+them and goes on.
+
+Files of types docroute does not document (``.go``, ``.txt``, ``.json``; not dotfiles such as
+``.gitignore``) are candidates too, with ``skip`` = ``OTHER_TYPE``, so the summary can count
+them by extension without listing them; a file named on the command line is always a
+candidate, and an unsupported one is skipped with its own reason.
 
 ``changed_since`` asks git which files changed since a revision (for ``--since``).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,7 +38,8 @@ import pathspec
 from ._exceptions import InputError
 from .analyze import language_for_path
 
-__all__ = ["SKIP_DIRS", "Candidate", "GitRevisionError", "changed_since", "discover"]
+__all__ = ["OTHER_TYPE", "SKIP_DIRS", "Candidate", "GitRevisionError", "changed_since",
+           "discover"]
 
 # Folders that hold generated, vendored or tool state, never user code to document.
 SKIP_DIRS = frozenset(
@@ -38,6 +48,10 @@ SKIP_DIRS = frozenset(
      "vendor", "third_party", "bower_components", ".eggs"}
 )
 _GIT_TIMEOUT_S = 60.0
+# ``Candidate.skip`` of a file a folder walk found whose type docroute does not document: such
+# files are counted by extension in the summary, not listed one by one.
+OTHER_TYPE = "file type not documented"
+_MAX_HOPS = 40  # symlink hops shown / followed before a chain counts as a loop
 
 
 class GitRevisionError(InputError):
@@ -52,7 +66,7 @@ class Candidate:
     language: str | None
     explicit: bool  # named on the command line (so an unsupported type is worth reporting)
     problem: str | None = None  # why it cannot be read (a folder that cannot be listed)
-    skip: str | None = None  # why it is left out (a dangling symlink, a symlink loop)
+    skip: str | None = None  # why it is left out (a dangling symlink, a symlink loop, OTHER_TYPE)
 
 
 class _Ignore:
@@ -127,7 +141,8 @@ def _repo_root(start: Path) -> Path | None:
 
 def discover(paths: Iterable[Path], *, exclude: Sequence[str] = (),
              gitignore: bool = True) -> Iterator[Candidate]:
-    """Yield files to consider, in a stable order, without following symlinked folders."""
+    """Yield files to consider, in a stable order, without following symlinked folders met in
+    a walk (each is a skipped candidate)."""
     seen: set[Path] = set()
     for root in paths:
         if root.is_dir():
@@ -145,14 +160,26 @@ def _walk(root: Path, seen: set[Path], exclude: Sequence[str],
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=errors.append):
         folder = Path(dirpath)
         yield from _walk_errors(errors)
-        dirnames[:] = sorted(
-            d for d in dirnames
-            if d not in SKIP_DIRS and not d.startswith(".")
-            and not rules.ignored(folder / d, is_dir=True)
-        )
+        kept = []
+        for name in sorted(dirnames):
+            path = folder / name
+            if name in SKIP_DIRS or name.startswith(".") or rules.ignored(path, is_dir=True):
+                continue
+            if path.is_symlink():  # os.walk does not enter it; say so
+                yield Candidate(path, None, explicit=False, skip=_folder_link(path))
+            else:
+                kept.append(name)
+        dirnames[:] = kept
         for name in sorted(filenames):
             path = folder / name
-            if language_for_path(path) is None or rules.ignored(path, is_dir=False):
+            if rules.ignored(path, is_dir=False):
+                continue
+            if language_for_path(path) is None:
+                link = _link_problem(path) if path.is_symlink() else None
+                if link is not None:  # a loop or dangling link is reported whatever its name
+                    yield Candidate(path, None, explicit=False, skip=link)
+                elif not name.startswith("."):  # dotfiles (.gitignore) are tool state: not counted
+                    yield Candidate(path, None, explicit=False, skip=OTHER_TYPE)
                 continue
             cand = _file_candidate(path, seen, explicit=False)
             if cand is not None:
@@ -172,11 +199,16 @@ def _walk_errors(errors: list[OSError]) -> Iterator[Candidate]:
 def _file_candidate(path: Path, seen: set[Path], explicit: bool) -> Candidate | None:
     """The candidate for ``path``; None when it was seen already (under another name)."""
     language = language_for_path(path)
+    if path.is_symlink():
+        link = _link_problem(path)
+        if link is not None:
+            return Candidate(path, language, explicit, skip=link)
+    if explicit and language is None and not path.is_dir():
+        kind = path.suffix.lower() or "no extension"
+        return Candidate(path, None, explicit, skip=f"not a supported source file ({kind})")
     try:
         key = path.resolve(strict=True)
     except FileNotFoundError:
-        if path.is_symlink():
-            return Candidate(path, language, explicit, skip="dangling symlink")
         return Candidate(path, language, explicit)  # the reader reports a missing file
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
         return Candidate(path, language, explicit, skip=f"cannot resolve the path: {exc}")
@@ -184,6 +216,51 @@ def _file_candidate(path: Path, seen: set[Path], explicit: bool) -> Candidate | 
         return None
     seen.add(key)
     return Candidate(path, language, explicit)
+
+
+def _link_chain(path: Path) -> tuple[str, bool]:
+    """``path -> target -> ...`` as the links are written, and whether the chain comes back to
+    a link it passed already (a loop)."""
+    parts, seen, current = [str(path)], set(), os.fspath(path)
+    for _ in range(_MAX_HOPS):
+        try:
+            st = os.lstat(current)
+            if (st.st_dev, st.st_ino) in seen:
+                return " -> ".join(parts), True
+            seen.add((st.st_dev, st.st_ino))
+            target = os.readlink(current)
+        except OSError:  # the end of the chain: not a link, or not there
+            return " -> ".join(parts), False
+        parts.append(target)
+        # joined, not normalised: the system resolves ``..`` after a symlinked folder itself
+        current = os.path.join(os.path.dirname(current), target)
+    return " -> ".join([*parts, "..."]), True
+
+
+def _link_problem(path: Path) -> str | None:
+    """Why the symlink ``path`` cannot be read (``symlink loop: a -> b -> a``, ``dangling
+    symlink: a -> gone``); None when it leads to a file or folder."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        chain, looped = _link_chain(path)
+        if looped or exc.errno == errno.ELOOP:
+            return f"symlink loop: {chain}"
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return f"dangling symlink: {chain}"
+        return f"cannot resolve the path: {exc.strerror or exc}"
+    return None
+
+
+def _folder_link(path: Path) -> str:
+    """The skip reason of a symlinked folder met in a walk (it is not followed): a loop when
+    it points at its own folder or one above it."""
+    chain, _ = _link_chain(path)
+    target = Path(os.path.realpath(path))
+    here = Path(os.path.realpath(path.parent))
+    if target == here or target in here.parents:
+        return f"symlink loop: {chain}"
+    return f"folder symlink (not followed): {chain}"
 
 
 # --- git --------------------------------------------------------------------------------------
@@ -214,8 +291,16 @@ def changed_since(rev: str, paths: Sequence[Path]) -> frozenset[Path]:
                          error=f"cannot list untracked files in {top}")
         for name in (names + untracked).split("\0"):
             if name:
-                changed.add((top / name).resolve())
+                changed.add(_resolved(top / name))
     return frozenset(changed)
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` resolved; a symlink loop (a changed file too) stays as it is, made absolute."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        return _absolute(path)
 
 
 def _git(folder: Path, *args: str, error: str) -> str:

@@ -4,9 +4,11 @@
 routes it with the configured (or given) policy and collects everything behind the decision:
 the detected content, the measured features and the thresholds they were compared with, the
 policy's score and choice, the context bucket (and the reload it avoids or pays) and the
-fallback chain. For a PowerShell or Python source file every documentable unit is explained
-too. ``Explanation.to_dict()`` is the ``--json`` output; ``Explanation.render(console)`` prints
-it with rich.
+fallback chain. For a source file of a language docroute documents every documentable unit is
+explained too. A file whose extension docroute does not know at all (``.go``, ``.rb``) raises
+``UnsupportedFile`` instead of being profiled from its content (which would call Go prose);
+piped text (``-``) is always profiled from its content. ``Explanation.to_dict()`` is the
+``--json`` output; ``Explanation.render(console)`` prints it with rich.
 """
 
 from __future__ import annotations
@@ -22,13 +24,26 @@ from rich.text import Text
 
 from ._exceptions import ContextOverflowError, InputError
 from .analyze import LANGUAGES, extract_units, language_for_path, read_source
+from .analyze.detect import detect, language_from_path
 from .classify import TaskProfile, profile_text, profile_unit
 from .config import Config
 from .route import Decision, route, route_options
 
-__all__ = ["ExplainedTask", "Explanation", "explain"]
+__all__ = ["ExplainedTask", "Explanation", "UnsupportedFile", "explain"]
 
 _PARSED_LANGUAGES = LANGUAGES  # languages extract_units reads
+# How the languages docroute documents are named in messages, in this order.
+_LANGUAGE_NAMES = {
+    "python": "Python", "powershell": "PowerShell", "csharp": "C#", "typescript": "TypeScript",
+    "javascript": "JavaScript", "java": "Java", "c": "C", "cpp": "C++", "php": "PHP",
+    "bash": "Bash",
+}
+_SURE = 0.8  # content detection this confident is worth naming for an unsupported file
+
+
+class UnsupportedFile(InputError):
+    """A file whose extension docroute does not know (neither a language it documents nor
+    Markdown, text or config): ``explain`` says so rather than guess from the content."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +130,7 @@ def explain(
     loaded with which context size (the default: none), ``task_hint`` forces the task type.
 
     Raises:
+        UnsupportedFile: ``source`` is a file whose extension docroute does not know.
         InputError: the file cannot be read as text.
         ConfigError: the policy is unknown or names an unknown model.
     """
@@ -127,6 +143,8 @@ def explain(
         text = read_source(source, config.docs.max_file_bytes)
         path: Path | None = source
         label = str(source)
+        _check_supported(source, text)
+        notes.extend(_not_documented_note(source, text))
     else:
         text, path, label = source, None, "<text>"
     whole_profile = profile_text(text, path, task_hint, thresholds=thresholds)
@@ -156,6 +174,36 @@ def explain(
         thresholds=thresholds.model_dump(mode="json"),
         notes=tuple(notes),
     )
+
+
+def _check_supported(path: Path, text: str) -> None:
+    """Raise ``UnsupportedFile`` when ``path`` has an extension docroute does not know."""
+    suffix = path.suffix.lower()
+    if not suffix or language_for_path(path) is not None or language_from_path(path) is not None:
+        return
+    names = list(_LANGUAGE_NAMES.values())
+    guess = detect(text)  # from the content alone: reported only when it is sure
+    language = guess.language or "?"
+    looks = (f"; its content looks like {_LANGUAGE_NAMES.get(language, language)} code"
+             if guess.kind == "code" and guess.confidence >= _SURE else "")
+    raise UnsupportedFile(
+        f"{path}: {suffix} files are not supported: docroute documents "
+        f"{', '.join(names[:-1])} and {names[-1]} source files, and explain also reads "
+        f"Markdown, text and config files{looks}. To profile the text anyway: "
+        f"docroute explain - < {path}")
+
+
+def _not_documented_note(path: Path, text: str) -> list[str]:
+    """A note for code that detection names (``.pyw``, ``.zsh``) but docroute does not
+    document: no units, and ``docroute doc`` skips the file."""
+    if language_for_path(path) is not None:
+        return []
+    found = detect(text, path)
+    if found.kind != "code":
+        return []
+    what = f"{path.suffix} files" if path.suffix else path.name
+    return [f"docroute doc does not document {what}: the whole file is profiled as code, its "
+            "units are not explained"]
 
 
 # --- rendering ----------------------------------------------------------------------------
