@@ -244,3 +244,25 @@ async def test_text_completions(client: httpx.AsyncClient) -> None:
     assert events[-1] == "[DONE]"
     assert all(e["object"] == "text_completion" for e in events[:-1])
     assert "".join(e["choices"][0]["text"] for e in events[:-1]) == body["choices"][0]["text"]
+
+
+@pytest.mark.model
+async def test_loading_a_model_counts_as_model_time_not_gateway_overhead(
+    embedded: Any, tmp_path: Any,
+) -> None:
+    """A fresh pool loads SmolLM2 on the first request (to count the prompt with its
+    tokenizer): that load is the model's time, so the gateway's own time stays a small part."""
+    from _support import asgi_client
+
+    from docroute.pool import ModelPool
+    from docroute.server import ServerSettings, create_app
+
+    pool = ModelPool(embedded.config)  # nothing loaded yet
+    app = create_app(embedded.config, settings=ServerSettings(db=tmp_path / "r.db"), pool=pool)
+    async with asgi_client(app) as c:
+        response = await c.post("/v1/chat/completions", json={
+            "model": "auto", "messages": ASK, "max_tokens": 4, "seed": 3})
+        assert response.status_code == 200
+        overhead = float(response.headers["x-docroute-overhead-ms"])
+        latency = (await c.get("/api/docroute/decisions")).json()["decisions"][0]["latency_ms"]
+    assert overhead < 0.25 * latency

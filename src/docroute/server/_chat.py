@@ -167,7 +167,9 @@ class Served:
         """The gateway's own time so far: since the request arrived, minus the model calls.
 
         LiteLLM's definition of proxy overhead (``x-litellm-overhead-duration-ms``): the
-        backend's HTTP client work counts as model time, as it does there.
+        backend's HTTP client work counts as model time, as it does there; so do loading a
+        model and counting the prompt with its tokenizer (each attempt's time from the start
+        of its backend lookup).
         """
         return max(0.0, (now - self.started - self.upstream_s) * 1000)
 
@@ -448,24 +450,21 @@ class ChatRouter:
             t0 = time.perf_counter()
             n_ctx: int | None = None
             chunks: Iterator[Chunk] | None = None
-            called: float | None = None
-            try:
+            try:  # model time from t0: loading the model and counting with its tokenizer too
                 backend = self.pool.get(model)
                 request = self._request(call, plan, model, backend)
                 n_ctx = request.n_ctx
                 served = Served(call, plan, model, n_ctx, attempts, started, t0)
-                called = time.perf_counter()
                 if stream:
                     chunks = stream_chunks(backend, request)
                     served.first, served.chunks = _first_chunks(chunks), chunks
                     served.ttft_ms = (time.perf_counter() - started) * 1000
                 else:
                     served.generation = backend.generate(request)
-                served.upstream_s = upstream_s + time.perf_counter() - called
+                served.upstream_s = upstream_s + time.perf_counter() - t0
                 return served
             except FALLBACK_ERRORS as exc:
-                if called is not None:
-                    upstream_s += time.perf_counter() - called
+                upstream_s += time.perf_counter() - t0
                 _close(chunks)
                 too_small.extend(skipped_of(exc))
                 attempts.append(Attempt(model, type(exc).__name__, str(exc)[:500], n_ctx,
