@@ -26,6 +26,7 @@ import pytest
 
 from docroute import pipeline
 from docroute._exceptions import AllAttemptsFailed, BackendUnavailable, ContextOverflowError
+from docroute._scheduler import STOPPING
 from docroute._split import ItemTooLarge, NotShorter, boundaries, combine_in_rounds, split_code
 from docroute.analyze import extract_units
 from docroute.analyze.features import estimate_tokens
@@ -465,6 +466,7 @@ def test_the_cli_stops_a_split_unit_on_a_signal(tmp_path: Path, seconds: float,
     if signals == 1:
         assert made <= 2, f"{made} model calls after the stop"
         assert "interrupted" in err and "1 interrupted file" in err
+        assert err.count(STOPPING) == 1, "the first signal says what happens at once"
     else:
         assert made == 1 and "stopped at once" in err
     with sqlite3.connect(tmp_path / "data" / "docroute" / "jobs.db") as db:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 from docroute.analyze import extract_units
+from docroute.prompts import FIELD_HINTS, build_messages
 from docroute.tidy import (
     complete_sentences,
+    echoes_field_hint,
     ends_mid_phrase,
     is_junk,
     join_sentences,
@@ -237,3 +239,47 @@ def test_with_default_keeps_the_true_default_and_joins_with_a_full_stop() -> Non
         "The default encoding is utf-8.")
     assert join_sentences("Where it goes,", "", "Defaults to /tmp.") == (
         "Where it goes. Defaults to /tmp.")
+
+
+# --- field hints echoed into the docs --------------------------------------------------------
+
+SMOLLM2_HINT = "How it works, two sentences."  # SmolLM2 wrote this as a description
+GEMMA_HINT = "What it does, two or three sentences about each of: name"  # Gemma, a parameter
+
+
+def test_a_field_hint_echoed_as_the_text_or_a_sentence_of_it_is_junk() -> None:
+    for echo in (SMOLLM2_HINT, GEMMA_HINT, "WHAT IT RETURNS", f"Adds an item. {SMOLLM2_HINT}"):
+        assert echoes_field_hint(echo) and is_junk(echo), echo
+    for prose in ("Adds an item with its owner to the list.",
+                  "What it returns depends on the mode.", "It does what it says."):
+        assert not echoes_field_hint(prose) and not is_junk(prose), prose
+
+
+def test_field_hints_come_from_the_prompts() -> None:
+    """The hints tidy knows are the ones the prompts show (one source, no copies)."""
+    (unit,) = extract_units(PS, "powershell")
+    fields = build_messages(unit, "chatml")[1]["content"]
+    shown = re.findall(r"^\w+ \((.+)\)$", fields, re.MULTILINE)
+    assert len(shown) >= 5
+    assert all(echoes_field_hint(hint) for hint in shown), shown
+    assert all(echoes_field_hint(hint) for hint in FIELD_HINTS)
+
+
+def test_tidy_drops_the_hint_sentence_and_keeps_the_prose() -> None:
+    (unit,) = extract_units(PS, "powershell")
+    description = "Adds an item with its owner to the list and returns a line about it."
+    doc = DocContent(
+        synopsis="Adds an item to the inventory list.",
+        description=f"{SMOLLM2_HINT} {description}",
+        parameters={"Name": GEMMA_HINT, "Owner": "The user who owns the new item."},
+        returns=f"A line about the new item. {SMOLLM2_HINT}",
+    )
+    tidy, notes = tidy_doc(unit, doc)
+    assert tidy.description == description
+    assert tidy.parameters == {"Owner": "The user who owns the new item."}
+    assert tidy.returns == "A line about the new item."
+    assert any("How it works" in n for n in notes if n.startswith("description"))
+    assert any(n.startswith("parameter Name") for n in notes)
+    assert any(n.startswith("returns") for n in notes)
+    kept, dropped = tidy_text(f"{description} {SMOLLM2_HINT}")
+    assert kept == description and len(dropped) == 1

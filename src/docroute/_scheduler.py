@@ -16,6 +16,7 @@ import contextlib
 import heapq
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -36,9 +37,10 @@ from .types import DocContent, Unit
 if TYPE_CHECKING:
     from .pipeline import Documenter
 
-__all__ = ["Scheduler", "cached_doc", "stop_signals"]
+__all__ = ["STOPPING", "Scheduler", "cached_doc", "stop_signals"]
 
 _INTERRUPTED = "interrupted before all its units were done; run the same command to go on"
+STOPPING = "stopping: finishing the model calls in flight (Ctrl-C again to exit at once)"
 
 
 @dataclass
@@ -347,8 +349,9 @@ def _by_identity(units: list[UnitResult]) -> dict[tuple[str, str], list[UnitResu
 
 @contextlib.contextmanager
 def stop_signals() -> Iterator[threading.Event]:
-    """While in the block, the first SIGINT or SIGTERM sets the event (stop cleanly) and a
-    second raises ``KeyboardInterrupt``. Off the main thread, signals are left alone."""
+    """While in the block, the first SIGINT or SIGTERM sets the event (stop cleanly) and
+    prints ``STOPPING`` on stderr at once; a second raises ``KeyboardInterrupt``. Off the main
+    thread, signals are left alone."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop
@@ -358,6 +361,7 @@ def stop_signals() -> Iterator[threading.Event]:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
+        _notice(STOPPING)
 
     previous: dict[signal.Signals, Callable[..., object] | int | None] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -367,3 +371,20 @@ def stop_signals() -> Iterator[threading.Event]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
+def _notice(line: str) -> None:
+    """Write ``line`` to stderr from a signal handler: straight to the file descriptor (the
+    handler may interrupt a write to ``sys.stderr``'s buffer, which must not be re-entered);
+    through ``sys.stderr`` when it has no descriptor (captured in tests)."""
+    data = (line + "\n").encode("utf-8", "replace")
+    with contextlib.suppress(Exception):  # what is buffered goes first, when it can
+        sys.stderr.flush()
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        with contextlib.suppress(Exception):
+            sys.stderr.write(line + "\n")
+        return
+    with contextlib.suppress(OSError):
+        os.write(fd, data)

@@ -35,7 +35,7 @@ from dataclasses import replace
 
 from ._exceptions import AllAttemptsFailed, ContextOverflowError, Stopped
 from ._split import combine_in_rounds, split_code
-from .analyze.features import estimate_tokens
+from .analyze.features import estimate_messages_tokens, estimate_tokens
 from .backends._base import Backend, Generation
 from .classify import TaskProfile, profile_unit
 from .config import Config
@@ -58,7 +58,6 @@ from .types import Unit
 
 __all__ = ["split_unit"]
 
-_MESSAGE_OVERHEAD_TOKENS = 4  # role markers around each chat message
 _SUMMARY_MAX_TOKENS = 200  # a summary is one or two sentences of JSON
 _MAX_DEPTH = 3  # a part that does not fit on the exact count is split again, this many times
 _SPAN = re.compile(r"^parts? (\d+)(?: to (\d+))? of (\d+)")
@@ -83,7 +82,7 @@ def split_unit(unit: Unit, profile: TaskProfile, config: Config, pool: ModelPool
 def _estimate(messages: Messages) -> int:
     """A prompt's tokens as the router gets them (``route(prompt_tokens=...)``, not exact): the
     one count that sizes parts and routes them."""
-    return sum(estimate_tokens(m["content"], None) + _MESSAGE_OVERHEAD_TOKENS for m in messages)
+    return estimate_messages_tokens(messages)
 
 
 def _bullets(items: Sequence[str]) -> int:
@@ -210,7 +209,7 @@ class _Splitter:
                              prompt_tokens=_estimate(messages("generic")), exact=False)
             decision = replace(decision, reasons=(*decision.reasons, self.note))
             answer = walk(self._summary_task(label, messages), self.config, self.pool,
-                          decision, self.attempts)
+                          decision, self.attempts, stop=self.stop)
             return [f"{label}: {answer.payload}"]
         except (ContextOverflowError, AllAttemptsFailed) as exc:
             too_large = not isinstance(exc, AllAttemptsFailed) or all(
@@ -275,7 +274,8 @@ class _Splitter:
                 task = unit_task(unit, self.config, self.context, messages=messages)
                 task.part = f"documentation from {len(combined)} summaries"
                 task.split = self.note
-                answer = walk(task, self.config, self.pool, decision, self.attempts)
+                answer = walk(task, self.config, self.pool, decision, self.attempts,
+                              stop=self.stop)
             except (ContextOverflowError, AllAttemptsFailed) as exc:
                 if not all(a.outcome in _TOO_LARGE for a in getattr(exc, "attempts", [])):
                     raise

@@ -28,16 +28,20 @@ declaration, the parser's facts and the summaries. ``Dispatched.split`` (a ``Spl
 "split into N parts" and why. The walk along a chain is generic (``Task``, ``walk``), so the
 part summaries go through the same fallbacks and records as the unit's documentation.
 
-A split unit makes many model calls, so it honours the run's stop event (``stop``: the one
-``_scheduler.stop_signals`` sets on the first SIGINT/SIGTERM) between them: it raises
-``Stopped``, and the scheduler leaves the unit undone for the next run to resume.
+The run's stop event (``stop``: the one ``_scheduler.stop_signals`` sets on the first
+SIGINT/SIGTERM) is honoured by every walk: no model of a chain is called once it is set (a
+fallback after a failure included), every request carries it (``GenerationRequest.cancel``)
+so a server backend's retry wait for a replica ends at once, and a split unit checks it between
+its parts too. Each raises ``Stopped``, and the scheduler leaves the unit undone for the next
+run to resume. The model call in flight is not interrupted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -49,7 +53,14 @@ from ._exceptions import (
     Stopped,
     ValidationError,
 )
-from .backends._base import Backend, Generation
+from .backends._base import (
+    Backend,
+    Chunk,
+    Generation,
+    GenerationRequest,
+    ModelStatus,
+    stream_chunks,
+)
 from .classify import profile_unit
 from .config import Config
 from .generate import document_unit
@@ -132,10 +143,10 @@ def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
     A unit whose prompt fits no window of its chain is split (see ``_splitunit``): every part
     is summarised by a routed model, and the unit is documented from those summaries; the
     attempts, the decision's reasons and ``Dispatched.split`` say so. ``stop``: the run's stop
-    event, checked before each model call of a split unit.
+    event: no model is called once it is set, and a retry waiting for a server replica ends.
 
     Raises:
-        Stopped: ``stop`` was set before a split unit was done.
+        Stopped: ``stop`` was set before the unit was done.
         ConfigError: the policy or a model in the chain is misconfigured.
         ContextOverflowError: the unit cannot be split into parts that fit (a token larger
             than every window, or summaries that do not get shorter).
@@ -150,7 +161,8 @@ def dispatch_unit(unit: Unit, config: Config, pool: ModelPool,
         return split_unit(unit, profile, config, pool, policy, context,
                           list(skipped_of(exc)), str(exc), [], stop=stop)
     try:
-        return walk(unit_task(unit, config, context), config, pool, decision).dispatched()
+        task = unit_task(unit, config, context)
+        return walk(task, config, pool, decision, stop=stop).dispatched()
     except AllAttemptsFailed as exc:
         if not exc.attempts or any(a.outcome not in _TOO_LARGE for a in exc.attempts):
             raise
@@ -202,21 +214,28 @@ def unit_task(unit: Unit, config: Config, context: str = "",
 
 
 def walk(task: Task[T], config: Config, pool: ModelPool, decision: Decision,
-         attempts: list[Attempt] | None = None) -> Answer[T]:
+         attempts: list[Attempt] | None = None, *,
+         stop: threading.Event | None = None) -> Answer[T]:
     """Ask ``task`` along ``decision``'s chain; every attempt is appended to ``attempts``.
 
+    ``stop``: the run's stop event, checked before each model and carried by every request
+    (``GenerationRequest.cancel``).
+
     Raises:
+        Stopped: ``stop`` was set before a model was called, or while its retries waited.
         AllAttemptsFailed: every model tried failed (its attempts are this walk's only).
     """
-    return _Walk(task, config, pool, decision, attempts).run()
+    return _Walk(task, config, pool, decision, attempts, stop).run()
 
 
 class _Walk(Generic[T]):
     """One request's way along its fallback chain."""
 
     def __init__(self, task: Task[T], config: Config, pool: ModelPool, decision: Decision,
-                 attempts: list[Attempt] | None = None) -> None:
+                 attempts: list[Attempt] | None = None,
+                 stop: threading.Event | None = None) -> None:
         self.task, self.config, self.pool, self.decision = task, config, pool, decision
+        self.stop = stop
         self.queue = list(decision.chain)
         self.escalation = [m for m in decision.escalation if m not in self.queue[:1]]
         if task.checks is None:
@@ -230,6 +249,7 @@ class _Walk(Generic[T]):
     def run(self) -> Answer[T]:
         while self.queue and self.calls < self.limit:
             model = self.queue.pop(0)
+            self._check_stop(model)
             start = time.perf_counter()
             result = self._call(model, start)
             if result is None:
@@ -248,6 +268,14 @@ class _Walk(Generic[T]):
             return self.best
         raise self._all_failed()
 
+    def _check_stop(self, model: str) -> None:
+        """Raise ``Stopped`` when the run is stopping: ``model`` is not called."""
+        if self.stop is not None and self.stop.is_set():
+            tried = len(self.attempts) - self.first
+            after = f" after {tried} attempt{'s' if tried != 1 else ''}" if tried else ""
+            raise Stopped(f"{self.task.name}: stopped before calling {model}{after}: "
+                          "the run is stopping")
+
     def _call(self, model: str, start: float) -> Answer[T] | None:
         """Size the window for ``model`` and call it; None (and an attempt) when it fails."""
         n_ctx: int | None = None
@@ -264,7 +292,11 @@ class _Walk(Generic[T]):
                 return None
             n_ctx = sized.n_ctx
             self.calls += 1
+            if self.stop is not None:
+                backend = _Cancellable(backend, self.stop)
             payload, gen = self.task.call(backend, family, n_ctx, messages)
+        except Stopped as exc:  # the backend's retries ended: the run is stopping
+            raise Stopped(f"{self.task.name}: {model}: {exc}") from exc
         except (ContextOverflowError, PromptTruncated) as exc:
             self._failure(model, type(exc).__name__, str(exc), n_ctx, start)
             self._larger_windows_first(model)
@@ -301,6 +333,38 @@ class _Walk(Generic[T]):
             message += (f"; not tried (routing.max_chain = {self.limit} models called): "
                         + ", ".join(self.queue))
         return AllAttemptsFailed(message, mine)
+
+
+class _Cancellable:
+    """``backend`` with every request carrying the run's stop event (``cancel``), so its
+    retries end when the run stops; everything else is the backend's own."""
+
+    def __init__(self, backend: Backend, stop: threading.Event) -> None:
+        self.backend, self.stop = backend, stop
+        self.name, self.max_context = backend.name, backend.max_context
+
+    def _carrying(self, request: GenerationRequest) -> GenerationRequest:
+        if request.cancel is not None:
+            return request
+        return dataclasses.replace(request, cancel=self.stop)
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        return self.backend.generate(self._carrying(request))
+
+    def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
+        return stream_chunks(self.backend, self._carrying(request))
+
+    def count_tokens(self, text: str) -> int | None:
+        return self.backend.count_tokens(text)
+
+    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
+        return self.backend.count_prompt_tokens(messages)
+
+    def status(self) -> ModelStatus:
+        return self.backend.status()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
 
 
 def _count(decision: Decision, messages: list[dict[str, str]], backend: Backend,

@@ -47,7 +47,7 @@ from ._exceptions import (
     ContextOverflowError,
     ValidationError,
 )
-from .analyze.features import estimate_tokens, prose_features
+from .analyze.features import estimate_messages_tokens, prose_features
 from .backends._base import Generation, GenerationRequest
 from .cache import CachedProse, DocCache, config_fingerprint, prose_key
 from .classify import TaskProfile, TaskType, Thresholds, score_complexity
@@ -77,7 +77,6 @@ __all__ = [
     "tidy_answer",
 ]
 
-_MESSAGE_OVERHEAD_TOKENS = 4  # role markers around each chat message
 _TEXT_RULE = "Write plain text: no double quotes and no backslashes (use ' and /)."
 
 
@@ -107,8 +106,7 @@ class ProseRequest:
 
     def estimate(self) -> int:
         """The prompt's estimated size in tokens (any chat family: they differ by a few)."""
-        return sum(estimate_tokens(m["content"], None) + _MESSAGE_OVERHEAD_TOKENS
-                   for m in self.messages("generic"))
+        return estimate_messages_tokens(self.messages("generic"))
 
 
 @dataclass

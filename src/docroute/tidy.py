@@ -3,7 +3,8 @@
 Small models write fragments cut off at a length limit (or where the schema's pattern ends
 them, ``schema.prose_cap``) or stopped mid-phrase (``... a list of items using``),
 "descriptions" that are values (``JohnDoe },``, ``John Doe, 2022-01-01``), file references
-(``Remove-Item.py:194``), lines that echo the prompt (``Description: ...``, ``(no synopsis)``),
+(``Remove-Item.py:194``), lines that echo the prompt (``Description: ...``, ``(no synopsis)``,
+a field's hint as ``How it works, two sentences.``),
 examples that do not parse or pass parameters the code lacks, and the same example twice.
 Dropping such a part is better than printing it: the renderers then write their factual
 fallback from the parser's facts (a parameter's type, mandatory, pipeline, default; an example
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import cache
 
+from .prompts import FIELD_HINTS
 from .schema import (
     DESCRIPTION_LEN,
     EXAMPLE_TEXT_LEN,
@@ -31,8 +34,8 @@ from .schema import (
 )
 from .types import DocContent, Example, Unit
 
-__all__ = ["complete_sentences", "echoes_prompt", "ends_mid_phrase", "is_junk",
-           "join_sentences", "sentences", "tidy_doc", "tidy_text", "unique_examples",
+__all__ = ["complete_sentences", "echoes_field_hint", "echoes_prompt", "ends_mid_phrase",
+           "is_junk", "join_sentences", "sentences", "tidy_doc", "tidy_text", "unique_examples",
            "was_cut", "with_default"]
 
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?=\s|$)")
@@ -68,6 +71,15 @@ _PLACEHOLDER = re.compile(r"\((?:no (?:synopsis|summary|documentation))\)|\{\{.*
 CUT_REASONS = frozenset({"length", "max_tokens", "limit"})
 _TRIMMED = "cut off: trimmed "  # a note tidy_doc does not count (it always trimmed silently)
 _ECHO_WORDS = 6  # a run of this many prompt words in a row is an echo, not prose
+# Field hints (``prompts.FIELD_HINTS``) as models echo them: a count of sentences in any wording
+# ("one sentence", "two sentences", "two or three sentences") is one word, a placeholder
+# (``{params}``) stands for the names filled in (up to _HINT_NAMES words).
+_NUMBER = r"(?:one|two|three|four|five|a few|several|\d+)"
+_SENTENCE_COUNT = re.compile(rf"\b{_NUMBER}(?:\s*(?:or|to|-)\s*{_NUMBER})?\s+sentences?\b",
+                             re.IGNORECASE)
+_HINT_SLOT = re.compile(r"\{\w+\}")
+_COUNT_WORD, _NAMES_WORD = "\x00count", "\x00names"
+_HINT_NAMES = 4
 
 
 def _is_sentence_end(text: str, match: re.Match[str]) -> bool:
@@ -134,9 +146,73 @@ def was_cut(text: str, *, finish_reason: str | None = None, limit: int | None = 
 
 def is_junk(text: str) -> bool:
     """File:line references, labels like the prompt's fields, template placeholders, a
-    phrase said twice (``What it does (what it does)``)."""
+    phrase said twice (``What it does (what it does)``), a field's hint (``echoes_field_hint``).
+    """
     return bool(_FILE_REF.search(text) or _LABEL.search(text) or _PLACEHOLDER.search(text)
-                or _said_twice(_words(text)))
+                or _said_twice(_words(text)) or echoes_field_hint(text))
+
+
+def echoes_field_hint(text: str) -> bool:
+    """Whether ``text``, or a sentence of it, is the wording of the prompt's field hints
+    (``prompts.FIELD_HINTS``), case-insensitive: nothing but their phrases, in any order and
+    with any count of sentences (``How it works, two sentences.``, ``What it does, two or three
+    sentences about each of: name``)."""
+    return any(_is_hint(sentence) for sentence in sentences(text))
+
+
+def _without_hints(text: str) -> str:
+    """``text`` without its sentences that echo a field hint (``text`` itself when none do)."""
+    parts = sentences(text)
+    kept = [s for s in parts if not _is_hint(s)]
+    return text if len(kept) == len(parts) else " ".join(kept)
+
+
+def _hint_words(text: str) -> list[str]:
+    text = _HINT_SLOT.sub(f" {_NAMES_WORD} ", _SENTENCE_COUNT.sub(f" {_COUNT_WORD} ", text))
+    return re.findall(r"\x00?[a-z0-9]+", text.lower())
+
+
+@cache
+def _hint_phrases() -> tuple[tuple[str, ...], ...]:
+    """The phrases of every field hint (its parts between commas, colons and semicolons; a
+    placeholder stays with the phrase before it), as words."""
+    phrases = set()
+    for hint in FIELD_HINTS:
+        for part in re.split(r"[,;]|:(?!\s*\{)", hint):
+            words = tuple(_hint_words(part))
+            if words and words != (_NAMES_WORD,):
+                phrases.add(words)
+    return tuple(sorted(phrases))
+
+
+def _is_hint(sentence: str) -> bool:
+    """Whether ``sentence``'s words are field-hint phrases end to end (see ``_hint_words``)."""
+    words = _hint_words(sentence)
+    if not words:
+        return False
+    reached = [False] * (len(words) + 1)
+    reached[0] = True
+    for start in range(len(words)):
+        if reached[start]:
+            for phrase in _hint_phrases():
+                for end in _phrase_ends(phrase, words, start):
+                    reached[end] = True
+    return reached[-1]
+
+
+def _phrase_ends(phrase: tuple[str, ...], words: list[str], start: int) -> set[int]:
+    """Where ``phrase`` can end when it starts at ``words[start]`` (a placeholder takes 1 to
+    ``_HINT_NAMES`` words)."""
+    ends = {start}
+    for word in phrase:
+        if word == _NAMES_WORD:
+            ends = {end + n for end in ends for n in range(1, _HINT_NAMES + 1)
+                    if end + n <= len(words)}
+        else:
+            ends = {end + 1 for end in ends if end < len(words) and words[end] == word}
+        if not ends:
+            break
+    return ends
 
 
 def _said_twice(words: list[str]) -> bool:
@@ -233,7 +309,10 @@ def tidy_doc(unit: Unit, doc: DocContent, *, keep_written: bool = True
                                 notes)
     elsewhere = {" ".join(doc.synopsis.split()), " ".join(doc.description.split())}
     for name, text in doc.parameters.items():
-        text = _complete(text, PARAMETER_LEN)
+        unhinted = _unhinted(text, f"parameter {name}", notes)
+        if text.strip() and not unhinted:
+            continue  # all of it was a field hint (noted)
+        text = _complete(unhinted, PARAMETER_LEN)
         if (is_trivial(text, 3) or repeats_name(name, text) or not _looks_like_prose(text)
                 or is_junk(text) or any(other.startswith(text) for other in elsewhere)):
             notes.append(f"parameter {name}: dropped {text!r}")
@@ -259,8 +338,10 @@ def tidy_doc(unit: Unit, doc: DocContent, *, keep_written: bool = True
                      or (_complete(doc.synopsis, SYNOPSIS_LEN) if keep_written else "")),
         "description": description or (_complete(doc.description, DESCRIPTION_LEN)
                                        if keep_written else ""),
-        "returns": _keep_prose(_complete(doc.returns, RETURNS_LEN), "returns", notes),
-        "inputs": _keep_prose(_complete(doc.inputs, RETURNS_LEN), "inputs", notes),
+        "returns": _keep_prose(_complete(_unhinted(doc.returns, "returns", notes), RETURNS_LEN),
+                               "returns", notes),
+        "inputs": _keep_prose(_complete(_unhinted(doc.inputs, "inputs", notes), RETURNS_LEN),
+                              "inputs", notes),
         "notes": complete_sentences(doc.notes),
         "parameters": params,
         "examples": examples,
@@ -272,6 +353,14 @@ def _complete(text: str, limits: tuple[int, int]) -> str:
     """``complete_sentences`` of a schema field's text: cut when it ends without a sentence end
     at the length its pattern allows (``schema.prose_cap``)."""
     return complete_sentences(text, cut=was_cut(text, limit=prose_cap(text, limits[1])))
+
+
+def _unhinted(text: str, field: str, notes: list[str]) -> str:
+    """``text`` without the sentences that echo a field hint (each one noted)."""
+    kept = _without_hints(text)
+    if kept != text:
+        notes.append(f"{field}: dropped the field hint in {text[:80]!r}")
+    return kept
 
 
 def _keep_summary(text: str, name: str, field: str, limits: tuple[int, int],

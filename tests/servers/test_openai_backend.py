@@ -17,6 +17,7 @@ from docroute._exceptions import (
 )
 from docroute._testing import LlamaServer
 from docroute.backends import GenerationRequest, create_backend
+from docroute.backends._server_stream import estimate_prompt_tokens
 from docroute.backends.openai import OpenAIBackend
 
 from .conftest import ALIAS, server_model
@@ -48,6 +49,23 @@ def test_streams_and_counts_exactly(healthy: LlamaServer) -> None:
     local = streamed.count_prompt_tokens(request.messages)
     server = whole.generate(request)
     assert server.ttft_ms is None and server.prompt_tokens == local == gen.prompt_tokens
+
+
+@pytest.mark.model
+def test_a_stream_without_usage_still_counts_the_prompt(healthy: LlamaServer) -> None:
+    """llama-cpp-python's server sends no ``usage`` in a stream (``include_usage`` or not):
+    without a local tokenizer the prompt is the request's hint, else the estimate; never 0."""
+    request = ask("Name one colour.", max_tokens=8)
+    counted = backend([healthy.url], tokenizer=None, stream=False).generate(request)
+    assert counted.prompt_tokens > 0  # unstreamed, the server reports its usage
+    streamed = backend([healthy.url], tokenizer=None)
+    *_, final = streamed.stream(request)
+    gen = final.generation
+    assert gen is not None and gen.text
+    assert gen.prompt_tokens == estimate_prompt_tokens(request.messages) > 0
+    assert 0 < gen.completion_tokens <= 8
+    hinted = ask("Name one colour.", max_tokens=8, prompt_tokens_hint=counted.prompt_tokens)
+    assert streamed.generate(hinted).prompt_tokens == counted.prompt_tokens
 
 
 @pytest.mark.model

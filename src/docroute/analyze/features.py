@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ __all__ = [
     "TokenCounter",
     "code_features",
     "count_tokens",
+    "estimate_messages_tokens",
     "estimate_tokens",
     "prose_features",
     "text_features",
@@ -110,6 +111,17 @@ def estimate_tokens(text: str, language: str | None) -> int:
     words, digits, newlines, punct = token_counts(text)
     linear = w * words + d * digits + n * newlines + p * punct
     return math.ceil(LANGUAGE_FACTORS.get(language or "", 1.0) * linear)
+
+
+MESSAGE_OVERHEAD_TOKENS = 4  # role markers around each chat message (ChatML: 4-5)
+
+
+def estimate_messages_tokens(messages: Sequence[Mapping[str, str]]) -> int:
+    """The estimate of a chat prompt's tokens: each message's content (``estimate_tokens``,
+    no language) plus its role markers. The one count the router, the gateway, split units
+    and prose tasks size prompts with when they cannot count exactly."""
+    return sum(estimate_tokens(m.get("content") or "", None) + MESSAGE_OVERHEAD_TOKENS
+               for m in messages)
 
 
 def count_tokens(

@@ -10,6 +10,7 @@ call them from worker threads, so there is exactly one copy of each backend's lo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -35,9 +36,16 @@ class GenerationRequest:
     temperature: float = 0.2
     json_schema: dict[str, Any] | None = None  # constrain the output to this JSON schema
     n_ctx: int | None = None  # context window to run with (the routing's bucket)
+    # the prompt's tokens as the caller sized the window with (counted or estimated): the
+    # usage reported when the server reports none and the backend cannot count
+    prompt_tokens_hint: int | None = None
     seed: int | None = 0
     stop: list[str] = field(default_factory=list)
     timeout_s: float | None = None
+    # The caller's stop event (a run's SIGINT/SIGTERM): once it is set, no new try of this
+    # request starts and a retry wait ends at once (the retry raises ``Stopped``). The try in
+    # flight is not interrupted. None: never cancelled.
+    cancel: threading.Event | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

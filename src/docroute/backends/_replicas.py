@@ -18,7 +18,8 @@ This module holds what the two server backends (``ollama``, ``openai``) share:
 * ``ServerBackend``: the ``generate`` loop both backends run: local prompt count (when a
   tokenizer is configured), retries on a time budget over the replicas (``_retry``), the
   truncation check (``_begin``, ``_acquire``, ``_with_retry`` and ``_finish``, which
-  ``stream`` in ``_server_stream`` shares), and ``status()`` with every replica's health. A
+  ``stream`` in ``_server_stream`` shares), and ``status()`` with every replica's health. The
+  request's ``cancel`` event (a run that is stopping) ends the retries and their waits. A
   backend subclass implements three methods: make a client for a URL, health-check a replica,
   and run one request on one replica.
 """
@@ -486,6 +487,7 @@ class Call:
     n_ctx: int
     local: int | None  # the prompt's tokens by the local tokenizer (None: no tokenizer)
     tried: list[str] = field(default_factory=list)  # the replicas tried, in order
+    cancel: threading.Event | None = None  # the request's ``cancel``: ends the retries
 
 
 class ServerBackend(Generic[C]):
@@ -616,7 +618,7 @@ class ServerBackend(Generic[C]):
             raise ContextOverflowError(
                 f"{self.name}: prompt of {local} tokens + {request.max_tokens} output tokens "
                 f"does not fit a context of {n_ctx}")
-        return Call(started, deadline, n_ctx, local)
+        return Call(started, deadline, n_ctx, local, cancel=request.cancel)
 
     @contextlib.contextmanager
     def _acquire(self, call: Call) -> Iterator[Replica[C]]:
@@ -626,9 +628,10 @@ class ServerBackend(Generic[C]):
             yield replica
 
     def _with_retry(self, call: Call, once: Callable[[], T]) -> T:
-        """``once()``, retried on transient errors within the budget and ``call``'s deadline."""
+        """``once()``, retried on transient errors within the budget and ``call``'s deadline;
+        ``Stopped`` once the request's ``cancel`` is set (a wait for a replica ends at once)."""
         return call_with_retry(once, self.retry, deadline=call.deadline,
-                               wait_hint=self._wait_hint)
+                               wait_hint=self._wait_hint, cancel=call.cancel)
 
     def _finish(self, call: Call, generation: Generation, replica: str) -> Generation:
         """The answer of ``call`` from ``replica``, checked for a cut prompt and timed."""

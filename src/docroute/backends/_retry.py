@@ -20,6 +20,11 @@ number. The pause before the next try is the larger of
 No try starts when its pause would end after the budget. The error raised at the end is the
 last one; when it is not the first, its message names every earlier try, why it failed, and
 why there was no further try.
+
+``cancel`` (the request's ``GenerationRequest.cancel``: a run's stop event) ends the retries:
+the pause is a wait on the event, so setting it ends the pause at once, and no try starts once
+it is set; ``Stopped`` is raised (chained to the last error, which its message names). The try
+in flight when it is set is not interrupted.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ import itertools
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .._exceptions import BackendError
+from .._exceptions import BackendError, Stopped
 
 __all__ = ["RetryPolicy", "call_with_retry"]
 
@@ -70,7 +76,8 @@ def call_with_retry(
     *,
     deadline: float | None = None,
     wait_hint: Callable[[BackendError], float] = _no_wait,
-    sleep: Callable[[float], None] = time.sleep,
+    cancel: threading.Event | None = None,
+    sleep: Callable[[float], object] | None = None,
     rand: Callable[[], float] = random.random,
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
@@ -78,13 +85,23 @@ def call_with_retry(
 
     ``deadline`` (a ``clock()`` value) is the request's own end: no try starts after it, even
     within the budget. ``wait_hint(error)``: the least time to wait before the next try can
-    succeed (see the module's docstring).
+    succeed (see the module's docstring). ``cancel``: once set, no try starts and a pause
+    ends at once. ``sleep``: how to pause (tests); default ``cancel.wait``, or ``time.sleep``
+    without ``cancel``.
+
+    Raises:
+        Stopped: ``cancel`` was set before a try (chained to the last error, if any).
+        BackendError: the last try's error, when no further try is worth it.
     """
+    pause_for = sleep or (cancel.wait if cancel is not None else time.sleep)
     end = clock() + policy.budget_s
     if deadline is not None:
         end = min(end, deadline)
     failures: list[str] = []
+    last: BackendError | None = None
     for retry in itertools.count():
+        if cancel is not None and cancel.is_set():
+            raise _stopped(failures) from last
         try:
             return fn()
         except BackendError as exc:
@@ -93,9 +110,19 @@ def call_with_retry(
                 _annotate(exc, failures, stop)
                 raise
             failures.append(_describe(exc))
+            last = exc
             _log.info("transient error, retry %d in %.2f s: %s", retry + 1, pause, exc)
-            sleep(pause)
+            pause_for(pause)
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _stopped(failures: list[str]) -> Stopped:
+    """The ``Stopped`` a cancelled request raises, naming the tries it made (if any)."""
+    if not failures:
+        return Stopped("stopped before the model call: the run is stopping")
+    tries = "1 failed try" if len(failures) == 1 else f"{len(failures)} failed tries"
+    return Stopped(f"stopped waiting to try again: the run is stopping (after {tries}: "
+                   f"{'; '.join(_runs(failures))})")
 
 
 def _next_pause(exc: BackendError, retry: int, policy: RetryPolicy, end: float,

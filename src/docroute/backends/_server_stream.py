@@ -14,6 +14,11 @@ with the final chunk (its ``generation``). Both ways of calling the model use it
 
 Errors are translated by the subclass's module (``_http_errors``, ``_ollama_errors``) inside
 ``_stream_on``, so a stream fails with the same exceptions as ``generate``.
+
+Usage: a server that reports no token counts (llama-cpp-python's server sends no ``usage`` in a
+stream, even with ``stream_options.include_usage``; Ollama leaves ``prompt_eval_count`` out
+when the prompt came from its cache) gets docroute's own counts (``_prompt_tokens``,
+``_completion_tokens``), never a false 0.
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ from .._exceptions import BackendUnavailable
 from ._base import Chunk, Generation, GenerationRequest
 from ._replicas import Replica, ServerBackend, StreamState
 
-__all__ = ["StreamingServerBackend"]
+__all__ = ["StreamingServerBackend", "estimate_prompt_tokens"]
 
 C = TypeVar("C")
+
 
 
 @dataclass
@@ -61,6 +67,30 @@ class StreamingServerBackend(ServerBackend[C]):
             _close(chunks)
         raise BackendUnavailable(f"{self.name} at {replica.url}: the answer ended without its "
                                  "final message", model=self.name)
+
+    def _prompt_tokens(self, reported: int | None, request: GenerationRequest) -> int:
+        """The prompt's tokens: as the server ``reported`` them, else (None or 0: not reported)
+        counted by the local tokenizer, else the caller's ``prompt_tokens_hint``, else
+        estimated from the messages."""
+        if reported:
+            return int(reported)
+        local = self.count_prompt_tokens(request.messages)
+        if local is not None:
+            return local
+        if request.prompt_tokens_hint:
+            return request.prompt_tokens_hint
+        return estimate_prompt_tokens(request.messages)
+
+    def _completion_tokens(self, reported: int | None, text: str, chunks: int) -> int:
+        """The answer's tokens: as the server ``reported`` them, else the streamed chunks with
+        text (a server streams one token per event), else counted (or estimated) from ``text``.
+        """
+        if reported:
+            return int(reported)
+        if chunks or not text:
+            return chunks
+        counted = self.count_tokens(text)
+        return counted if counted is not None else _estimate(text)
 
     def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
         """Yield the answer as the server sends it; the last chunk carries the ``Generation``.
@@ -96,3 +126,17 @@ def _close(chunks: Iterator[Chunk]) -> None:
     close = getattr(chunks, "close", None)
     if callable(close):
         close()
+
+
+def estimate_prompt_tokens(messages: list[dict[str, str]]) -> int:
+    """The calibrated estimate of a chat prompt's tokens (content and role markers), as the
+    gateway sizes a prompt it cannot count."""
+    from ..analyze.features import estimate_messages_tokens  # only when a server reports none
+
+    return estimate_messages_tokens(messages)
+
+
+def _estimate(text: str) -> int:
+    from ..analyze.features import estimate_tokens  # only when a server reports no usage
+
+    return estimate_tokens(text, None)

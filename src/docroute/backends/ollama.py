@@ -239,11 +239,13 @@ class OllamaBackend(StreamingServerBackend[_Clients]):
                 "without its final message", model=self.name)
         replica.info.update(loaded_n_ctx=n_ctx, ps_at=time.monotonic())
         finish = final.done_reason or "stop"
+        text = "".join(parts) + last
         yield Chunk(last, finish, Generation(
-            text="".join(parts) + last,
+            text=text,
             model=self.name,
-            prompt_tokens=int(final.prompt_eval_count or 0),  # the truncation check reads it
-            completion_tokens=int(final.eval_count or 0),
+            # the truncation check reads it; left out when the prompt came from Ollama's cache
+            prompt_tokens=self._prompt_tokens(final.prompt_eval_count, request),
+            completion_tokens=self._completion_tokens(final.eval_count, text, state.chunks),
             finish_reason=finish,
             load_ms=(final.load_duration or 0) / 1e6,
             ttft_ms=state.ttft_ms,

@@ -6,10 +6,13 @@ server's base URL, e.g. ``http://127.0.0.1:8000`` or ``.../v1``). It talks to th
 transport per calling thread (see ``_transport``): ``POST /v1/chat/completions``,
 streamed (``stream: true`` with ``stream_options.include_usage``), so time to first token is
 measured and bounded, and ``stream()`` hands the text on as it arrives; ``generate`` and
-``stream`` run the same request code (``_stream_on``, see ``_server_stream``). An
-``{"error": ...}`` event inside a stream is a server error. ``GET /v1/models`` as the health
-check, which also catches a wrong model name (llama-cpp-python's server answers *any* name
-with its default model, so the listing is the only way to know).
+``stream`` run the same request code (``_stream_on``, see ``_server_stream``). A server that
+sends no ``usage`` (llama-cpp-python's server never does in a stream) gets docroute's own token
+counts (``_server_stream``: the local tokenizer, the request's ``prompt_tokens_hint``, an
+estimate; the streamed chunks). An ``{"error": ...}`` event inside a stream is a server error.
+``GET /v1/models`` as the health check, which also catches a wrong model name
+(llama-cpp-python's server answers *any* name with its default model, so the listing is the
+only way to know).
 
 Structured output: ``response_format`` ``{"type": "json_schema", ...}`` (OpenAI, vLLM,
 LM Studio, llama.cpp's ``llama-server``); a server that rejects that shape gets
@@ -164,6 +167,15 @@ def _status_error(where: str, status: int | None, message: str, code: str,
     return BackendError(text, model=model)
 
 
+def _count(usage: dict[str, Any], key: str) -> int | None:
+    """A token count of an OpenAI ``usage`` object (None when it is missing or not a number)."""
+    value = usage.get(key)
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 class OpenAIBackend(StreamingServerBackend["httpx.Client"]):
     """A model on one or more OpenAI-compatible servers. Thread-safe."""
 
@@ -288,7 +300,7 @@ class OpenAIBackend(StreamingServerBackend["httpx.Client"]):
         try:
             with _http_errors(self.name, replica.url, state), \
                     self._post(replica, request, fmt, state, stream=True) as response:
-                yield from self._events(response, replica, state)
+                yield from self._events(response, replica, request, state)
             return
         except BackendUnavailable:
             if state.events or (state.http_status or 200) >= 400:
@@ -311,8 +323,8 @@ class OpenAIBackend(StreamingServerBackend["httpx.Client"]):
         choice = data["choices"][0]
         text = (choice.get("message") or {}).get("content") or ""
         finish = choice.get("finish_reason") or "stop"
-        return Chunk(text, finish, self._generation(text, finish, data.get("usage") or {},
-                                                    state, completion_default=0))
+        return Chunk(text, finish, self._generation(request, text, finish,
+                                                    data.get("usage") or {}, state, chunks=0))
 
     @contextmanager
     def _post(self, replica: Replica[httpx.Client], request: GenerationRequest, fmt: str,
@@ -381,9 +393,10 @@ class OpenAIBackend(StreamingServerBackend["httpx.Client"]):
             raise _FormatRejected()
 
     def _events(self, response: httpx.Response, replica: Replica[httpx.Client],
-                state: StreamState) -> Iterator[Chunk]:
+                request: GenerationRequest, state: StreamState) -> Iterator[Chunk]:
         """A server-sent event stream as chunks: one per piece of text, then the final one
-        (after the last event, which may carry the usage)."""
+        (after the last event, which may carry the usage: llama-cpp-python's server sends
+        none)."""
         parts: list[str] = []
         finish: str | None = None
         usage: dict[str, Any] = {}
@@ -416,16 +429,19 @@ class OpenAIBackend(StreamingServerBackend["httpx.Client"]):
                 f"{self.name} at {replica.url}: the stream ended after {state.chunks} chunks "
                 "without a finish reason (the server stopped or interrupted the request)",
                 model=self.name)
-        yield Chunk("", finish, self._generation("".join(parts), finish, usage, state,
-                                                 completion_default=state.chunks))
+        yield Chunk("", finish, self._generation(request, "".join(parts), finish, usage, state,
+                                                 chunks=state.chunks))
 
-    def _generation(self, text: str, finish: str, usage: dict[str, Any], state: StreamState,
-                    *, completion_default: int) -> Generation:
+    def _generation(self, request: GenerationRequest, text: str, finish: str,
+                    usage: dict[str, Any], state: StreamState, *, chunks: int) -> Generation:
+        """The answer with its usage: the server's, else docroute's own counts (see
+        ``_server_stream``): a server without ``usage`` must not report 0 tokens."""
         return Generation(
             text=text,
             model=self.name,
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or completion_default),
+            prompt_tokens=self._prompt_tokens(_count(usage, "prompt_tokens"), request),
+            completion_tokens=self._completion_tokens(_count(usage, "completion_tokens"),
+                                                      text, chunks),
             finish_reason=finish,
             ttft_ms=state.ttft_ms,
             n_ctx=self.max_context,

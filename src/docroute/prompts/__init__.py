@@ -24,6 +24,7 @@ from ..schema import doc_schema
 from ..types import Param, Unit
 
 __all__ = [
+    "FIELD_HINTS",
     "PROMPT_VERSION",
     "PROSE_TASKS",
     "build_messages",
@@ -49,6 +50,9 @@ _FIELD_HINTS: dict[str, str] = {
 _RETURNS_POWERSHELL = "what it writes to the pipeline"
 # Text that JSON would have to escape is not allowed by the schema: say so up front.
 _TEXT_RULE = "Write plain text: no double quotes and no backslashes (use ' and /)."
+# Every field hint a prompt may show (``{...}``: filled with the unit's names), for
+# ``docroute.tidy``, which drops a model's text that repeats one.
+FIELD_HINTS: tuple[str, ...] = (*_FIELD_HINTS.values(), _RETURNS_POWERSHELL)
 
 
 # Languages documented with a comment above the declaration share the `*_doccomment.txt`

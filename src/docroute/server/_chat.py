@@ -57,7 +57,7 @@ from .._exceptions import (
     ContextOverflowError,
     DocrouteError,
 )
-from ..analyze.features import estimate_tokens
+from ..analyze.features import estimate_messages_tokens
 from ..backends._base import Backend, Chunk, Generation, GenerationRequest, stream_chunks
 from ..classify import TaskProfile, profile_text
 from ..config import Config
@@ -97,7 +97,6 @@ _log = logging.getLogger("docroute.server")
 
 # Errors after which the next model of the chain is tried.
 FALLBACK_ERRORS = (BackendError, ContextOverflowError, ConfigError)
-_MESSAGE_OVERHEAD_TOKENS = 4  # role markers around each chat message (ChatML: 4-5)
 # What a client can do about a prompt that fits no window (the CLI's advice is to split a unit).
 _TOO_LONG_ADVICE = "Shorten the messages or lower max_tokens."
 
@@ -316,8 +315,7 @@ class ChatRouter:
         policy = self.resolve(call.model)
         max_tokens = (call.max_tokens or self.settings.default_max_tokens
                       or self.config.context.output_tokens)
-        estimate = sum(estimate_tokens(m.get("content", ""), None) + _MESSAGE_OVERHEAD_TOKENS
-                       for m in call.messages)
+        estimate = estimate_messages_tokens(call.messages)
         profile = profile_text(call.prompt_text(), thresholds=self._thresholds)
         config = self._config_for(max_tokens)
         loaded = self.pool.loaded_contexts()
