@@ -268,3 +268,109 @@ def test_a_folder_walk_counts_other_types_and_reports_links(tmp_path: Path) -> N
     assert "0 documented, 0 skipped, 0 failed units; 0 failed files, 2 skipped files; 0 files " \
         "written;" in named.output
     assert "other types" not in named.output
+
+
+# --- every model's options are checked before any work, in every command -------------------
+
+_BAD_OPTIONS = ('[models.code-small]\nbackend = "openai"\nmodel = "m"\n'
+                'urls = ["http://127.0.0.1:9"]\n'
+                "[models.code-small.options]\nretry_budget = 5\n")
+_BAD_OPTIONS_ERROR = ("config error: invalid models.code-small.options (backend 'openai'): "
+                      "models.code-small.options.retry_budget: unknown key (known: ")
+
+
+def _bad_config(tmp_path: Path, text: str = _BAD_OPTIONS) -> Path:
+    (tmp_path / "x.py").write_text("def add(a, b):\n    return a + b\n")
+    config = tmp_path / "bad.toml"
+    config.write_text(text + f'[monitor]\ndb = "{tmp_path / "requests.db"}"\n')
+    return config
+
+
+@pytest.mark.parametrize("command", [
+    ["models"], ["models", "--json"], ["doc", "{dir}/x.py"], ["doc", "{dir}/x.py", "--json"],
+    ["doc", "{dir}", "--overview"], ["explain", "{dir}/x.py"], ["serve", "--port", "9"],
+    ["eval", "{dir}/x.py", "--out", "{dir}/report"],
+])
+def test_a_typo_in_a_models_options_stops_every_command_with_exit_2(
+        tmp_path: Path, command: list[str]) -> None:
+    """``retry_budget`` for ``retry_budget_s``: exit 2 with the one error, before any work (no
+    table, no unit, no server, no report)."""
+    config = _bad_config(tmp_path)
+    args = [a.format(dir=tmp_path) for a in command]
+    result = runner.invoke(app, [*args, "--config", str(config)], env={"COLUMNS": "500"})
+    assert result.exit_code == 2, result.output
+    assert _BAD_OPTIONS_ERROR in result.output
+    assert "retry_budget_s" in result.output and result.stdout.strip() == ""
+    assert "available" not in result.output and "documented" not in result.output
+    assert not (tmp_path / "report").exists() and not (tmp_path / "requests.db").exists()
+
+
+def test_models_shows_the_one_line_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["models", "--config", str(_bad_config(tmp_path))],
+                           env={"COLUMNS": "500"})
+    assert result.exit_code == 2
+    assert result.output.startswith(_BAD_OPTIONS_ERROR)
+    assert len(result.output.splitlines()) == 1
+
+
+def test_an_unknown_backend_stops_models_and_doc_with_exit_2(tmp_path: Path) -> None:
+    config = _bad_config(tmp_path, '[models.m]\nbackend = "opnai"\nmodel = "m"\n')
+    for args in (["models"], ["doc", str(tmp_path / "x.py")]):
+        result = runner.invoke(app, [*args, "--config", str(config)], env={"COLUMNS": "500"})
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(
+            "config error: model 'm' uses unknown backend 'opnai'; known backends: ")
+
+
+def test_eval_command_checks_the_options_before_any_model_runs(tmp_path: Path) -> None:
+    """The library entry point too (``eval_command``), not only ``docroute eval``."""
+    from docroute.config import load_config
+    from docroute.evaluate._cli import eval_command
+
+    out = io.StringIO()
+    code = eval_command(tmp_path / "x.py", ["single"], tmp_path / "report", None, None,
+                        load_config(_bad_config(tmp_path)),
+                        Console(file=out, width=500, color_system=None),
+                        cache=tmp_path / "cache.sqlite")
+    assert code == 2
+    assert "models.code-small.options.retry_budget: unknown key" in out.getvalue()
+    assert not (tmp_path / "report").exists() and not (tmp_path / "cache.sqlite").exists()
+
+
+# --- output that is not a terminal is wide: tables are not cut at 80 columns -----------------
+
+
+def test_a_console_that_is_not_a_terminal_is_wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    from docroute._report import WIDE_COLUMNS, console
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert console().width == WIDE_COLUMNS and console(stderr=True).width == WIDE_COLUMNS
+    monkeypatch.setenv("COLUMNS", "123")
+    assert console().width == 123
+    monkeypatch.setenv("COLUMNS", "junk")
+    assert console().width == WIDE_COLUMNS
+
+
+def test_a_terminal_keeps_its_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    from docroute._report import console
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
+    con = console()
+    assert con._width is None  # rich asks the terminal (its own width), not WIDE_COLUMNS
+
+
+def test_models_table_in_a_pipe_shows_whole_urls(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped, with no $COLUMNS: the replica's URL and the error are not cut to ``http://12…``."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    url = "http://127.0.0.1:9/a/rather/long/path/to/the/server/v1"
+    config = tmp_path / "docroute.toml"
+    config.write_text(f'[models.code-small]\nbackend = "openai"\nmodel = "m"\n'
+                      f'urls = ["{url}"]\n[models.code-small.options]\nhealth_timeout_s = 1\n')
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run([sys.executable, "-m", "docroute", "models", "-c", str(config)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert url in done.stdout and "…" not in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) > 80

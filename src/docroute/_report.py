@@ -1,11 +1,13 @@
-"""Output of ``docroute doc``: progress bar, diffs, the summary and the ``--json`` rows."""
+"""Output of ``docroute doc``: progress bar, diffs, the summary and the ``--json`` rows; and
+``console()``, the one place the command line makes its rich ``Console``s."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,10 +15,29 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from .discover import OTHER_TYPE
-from .pipeline import Documenter, FileResult, RunResult, UnitResult
 
-__all__ = ["FULL_ROWS", "json_rows", "other_types", "print_diffs", "print_summary",
-           "progress_run", "summary_line"]
+if TYPE_CHECKING:
+    from .pipeline import Documenter, FileResult, RunResult, UnitResult
+
+__all__ = ["FULL_ROWS", "WIDE_COLUMNS", "console", "json_rows", "other_types", "print_diffs",
+           "print_summary", "progress_run", "summary_line"]
+
+# The width of output that is not a terminal (a CI log, a pipe, a file) when $COLUMNS is not
+# set: rich would use 80 and cut table cells (a replica's URL became ``http://12…``).
+WIDE_COLUMNS = 200
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A rich ``Console`` on stdout (``stderr``: on stderr) for the command line.
+
+    A terminal keeps its own width. Output that is not a terminal is ``$COLUMNS`` wide when
+    that is set, else ``WIDE_COLUMNS``, so tables in logs and pipes are not cut at 80.
+    """
+    con = Console(stderr=stderr)
+    if not con.is_terminal:
+        columns = os.environ.get("COLUMNS", "").strip()
+        con.width = int(columns) if columns.isdigit() and int(columns) > 0 else WIDE_COLUMNS
+    return con
 
 
 def progress_run(documenter: Documenter, paths: list[Path], console: Console,

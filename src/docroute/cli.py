@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import typer.core
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ._exceptions import ConfigError
+from ._report import console
 from .config import Config, load_config
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def _load(config: Path | None) -> Config:
     try:
         return load_config(config)
     except ConfigError as exc:
-        Console(stderr=True).print(f"[red]config error:[/red] {escape(str(exc))}")
+        console(stderr=True).print(f"[red]config error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 
@@ -160,7 +160,7 @@ def doc(
     """
     from .pipeline import DocOptions
 
-    err = Console(stderr=True)
+    err = console(stderr=True)
     # A path that is not there is a typo, not bad input: stop before any work (a dangling
     # symbolic link does exist, and is reported and skipped like in a folder).
     missing = [p for p in paths if not p.exists() and not p.is_symlink()]
@@ -197,6 +197,23 @@ def doc(
     raise typer.Exit(_run_doc(cfg, options, paths, as_json=as_json))
 
 
+def _config_error(exc: ConfigError) -> typer.Exit:
+    """Print ``exc`` as a config error on stderr; the exit (2) to raise."""
+    console(stderr=True).print(f"[red]config error:[/red] {escape(str(exc))}", soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _check_options(cfg: Config) -> None:
+    """Exit 2 with the error when a model's backend is unknown or its options are invalid
+    (checked before any work; nothing is connected to or loaded)."""
+    from .backends import check_options
+
+    try:
+        check_options(cfg)
+    except ConfigError as exc:
+        raise _config_error(exc) from exc
+
+
 def _check_routing(cfg: Config, policy: str | None) -> None:
     """Exit 2 with one line when the routing policy or options would fail every unit."""
     from .pipeline import check_routing
@@ -204,9 +221,7 @@ def _check_routing(cfg: Config, policy: str | None) -> None:
     try:
         check_routing(cfg, policy)
     except ConfigError as exc:
-        Console(stderr=True).print(f"[red]config error:[/red] {escape(str(exc))}",
-                                   soft_wrap=True)
-        raise typer.Exit(2) from exc
+        raise _config_error(exc) from exc
 
 
 def _run_doc(cfg: Config, options: DocOptions, paths: list[Path], *, as_json: bool) -> int:
@@ -223,7 +238,7 @@ def _run_doc(cfg: Config, options: DocOptions, paths: list[Path], *, as_json: bo
     from .monitor import Recorder
     from .pipeline import Documenter
 
-    err = Console(stderr=True)
+    err = console(stderr=True)
     recorder = None
     try:  # a log URL without its extra; --since without git; this same command running already
         recorder = Recorder.from_config(cfg)
@@ -250,7 +265,7 @@ def _run_doc(cfg: Config, options: DocOptions, paths: list[Path], *, as_json: bo
         for row in json_rows(result):
             sys.stdout.write(json.dumps(row) + "\n")
     else:
-        print_diffs(result, Console(), write=options.write)
+        print_diffs(result, console(), write=options.write)
     print_summary(result, err)
     if result.interrupted:
         err.print("[yellow]interrupted:[/yellow] run the same command again to go on where it "
@@ -271,7 +286,7 @@ def stats(
     from .monitor.report import stats_command
 
     cfg = _load(config)
-    raise typer.Exit(stats_command(db or cfg.monitor.db, since, as_json, Console()))
+    raise typer.Exit(stats_command(db or cfg.monitor.db, since, as_json, console()))
 
 
 @app.command(cls=_Command)
@@ -296,7 +311,7 @@ def explain(
     from .explain import UnsupportedFile
     from .explain import explain as run_explain
 
-    err = Console(stderr=True)
+    err = console(stderr=True)
     if source != "-":  # what the argument names is checked before any work (exit 2)
         path = Path(source)
         problem = ("is a folder: explain takes one file (docroute doc documents a folder)"
@@ -306,6 +321,7 @@ def explain(
             err.print(f"[red]error:[/red] {escape(source)}: {problem}", soft_wrap=True)
             raise typer.Exit(2)
     cfg = _load(config)
+    _check_options(cfg)
     target: str | Path = sys.stdin.read() if source == "-" else Path(source)
     try:
         explanation = run_explain(target, cfg, policy, task_hint=task)
@@ -321,7 +337,7 @@ def explain(
     if as_json:
         sys.stdout.write(json.dumps(explanation.to_dict(), indent=2) + "\n")
     else:
-        explanation.render(Console())
+        explanation.render(console())
 
 
 @app.command(cls=_Command)
@@ -337,6 +353,7 @@ def models(
     from .pool import ModelPool
 
     cfg = _load(config)
+    _check_options(cfg)  # a typo in a model's options is a config error, not a table row
     pool = ModelPool(cfg)
     rows: list[dict[str, Any]] = []
     for name, mc in cfg.models.items():
@@ -362,9 +379,9 @@ def models(
         table.add_row(r["name"], r["backend"], r["model"], ", ".join(r["roles"]),
                       str(r["max_context"]), "yes" if r["available"] else "[red]no[/red]",
                       r["detail"])
-    Console().print(table)
+    console().print(table)
     if any(r["replicas"] for r in rows):
-        Console().print(_replica_table(rows))
+        console().print(_replica_table(rows))
 
 
 _REPLICA_STATES = {"healthy": "[green]healthy[/green]", "failing": "[yellow]failing[/yellow]",
@@ -411,8 +428,9 @@ def eval_(
     from .evaluate._cli import eval_command
 
     cfg = _load(config)
+    _check_options(cfg)
     names = [p.strip() for p in policies.split(",") if p.strip()]
-    raise typer.Exit(eval_command(dataset, names, out, limit, seed, cfg, Console(),
+    raise typer.Exit(eval_command(dataset, names, out, limit, seed, cfg, console(),
                                   judge=judge))
 
 
@@ -429,12 +447,13 @@ def serve(
 ) -> None:
     """Run the routing gateway: OpenAI and Ollama APIs, /dashboard, /metrics."""
     cfg = _load(config)
+    _check_options(cfg)
     try:
         from .server import serve as run_server
 
         run_server(cfg, host, port, workers=workers)
     except ConfigError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
+        console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 

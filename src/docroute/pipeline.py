@@ -50,6 +50,7 @@ from ._results import (
 from ._scheduler import Scheduler, stop_signals
 from .analyze import extract_units, read_source
 from .analyze._source import EmptySource
+from .backends import check_options
 from .cache import DocCache, config_fingerprint
 from .classify import profile_unit
 from .config import Config
@@ -414,13 +415,15 @@ def not_written(path: Path | str, exc: Exception, *, folder: bool = False) -> st
 def check_routing(config: Config, policy: str | None = None) -> None:
     """Fail now, before any file is read or any unit is started, on what would otherwise fail
     every unit: the routing policy (``policy``, else ``routing.policy``) is unknown or has a bad
-    argument, it names a model that is not configured, or the routing options are invalid.
-    The unit's own routing runs here, on a tiny probe function, so the check is exactly what
-    every unit would meet.
+    argument, it names a model that is not configured, the routing options are invalid, or a
+    model's backend is unknown or its options are invalid (``backends.check_options``: nothing
+    is connected to or loaded). The unit's own routing runs here, on a tiny probe function, so
+    the check is exactly what every unit would meet.
 
     Raises:
-        ConfigError: one line that says what is wrong.
+        ConfigError: what is wrong (one line, or one line per problem of one model's options).
     """
+    check_options(config)
     probe = Unit(language="python", kind="function", name="probe",
                  code="def probe():\n    return 1\n", start_line=1, end_line=2)
     profile = profile_unit(probe, thresholds=route_options(config).thresholds)

@@ -219,3 +219,20 @@ def test_a_missing_server_extra_is_a_config_error_that_names_it(
     monkeypatch.setitem(sys.modules, "fastapi", None)  # what an install without the extra has
     with pytest.raises(ConfigError, match=r"docroute\[server\]"):
         create_app(embedded.config)
+
+
+def test_a_model_with_bad_options_stops_the_app_before_it_serves() -> None:
+    """A typo in a model's options is a ``ConfigError`` from ``create_app`` and ``serve``
+    (before uvicorn starts), not a model that every request falls back from."""
+    from docroute.server import serve
+
+    config = Config(models={
+        "code-small": ModelConfig(backend="openai", model="m", urls=["http://127.0.0.1:9"],
+                                  fallbacks=["other"], options={"retry_budget": 5}),
+        "other": ModelConfig(backend="llamacpp", model="embedded:smollm2-135m"),
+    })
+    for start in (lambda: create_app(config, settings=ServerSettings(record=False)),
+                  lambda: serve(config, port=9, settings=ServerSettings(record=False))):
+        with pytest.raises(ConfigError, match=r"models\.code-small\.options\.retry_budget: "
+                                              r"unknown key"):
+            start()

@@ -10,6 +10,11 @@ model is created. Other packages add backends like plugins, through the entry po
     mybackend = "mypackage.backend:MyBackend"
 
 or at run time with ``register_backend("mybackend", MyBackend)``.
+
+``check_options(config)`` validates every model's ``[models.NAME.options]`` before any work,
+without creating a backend (no connection, no model load): a factory says how through a
+``check_options(name, cfg)`` callable attribute, or an ``options_type`` (a pydantic model, as
+the server backends have); a factory with neither is not checked until it is created.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ import threading
 from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 
+from pydantic import BaseModel
+
 from .._exceptions import ConfigError
-from ..config import ModelConfig
+from ..config import Config, ModelConfig
 from . import _base
 from ._base import *  # noqa: F403 (the protocol and its types, as its __all__ lists it)
 from ._base import Backend
@@ -29,6 +36,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "BackendFactory",
     "available_backends",
+    "check_options",
     "create_backend",
     "register_backend",
 ]
@@ -74,6 +82,46 @@ def create_backend(name: str, cfg: ModelConfig) -> Backend:
     known ones. Creating a backend loads no model: backends load on first use.
     """
     return _factory(cfg.backend, model_name=name)(name, cfg)
+
+
+def check_options(config: Config) -> None:
+    """Validate every model's options (and backend name) in ``config`` before any work.
+
+    Nothing is connected to or loaded: each model's options are checked as its backend would
+    parse them when created (``check_options(name, cfg)`` on the factory, else its pydantic
+    ``options_type``). An unknown backend name fails the same way as in ``create_backend``.
+
+    Raises:
+        ConfigError: the first model whose backend is unknown or whose options are invalid,
+            in one message that names every problem of that model's options.
+    """
+    from ._replicas import ServerOptions, parse_options
+
+    for name, cfg in config.models.items():
+        factory = _factory(cfg.backend, model_name=name)
+        check = getattr(factory, "check_options", None)
+        if callable(check):
+            check(name, cfg)
+            continue
+        options_type = getattr(factory, "options_type", None)
+        if isinstance(options_type, type) and issubclass(options_type, ServerOptions):
+            kind = getattr(factory, "kind", None) or cfg.backend
+            parse_options(kind, name, cfg, options_type)
+        elif isinstance(options_type, type) and issubclass(options_type, BaseModel):
+            _validate(name, cfg, options_type)
+
+
+def _validate(name: str, cfg: ModelConfig, options_type: type[BaseModel]) -> None:
+    """``cfg.options`` validated as a plugin's own pydantic ``options_type``."""
+    from pydantic import ValidationError
+
+    from .._validation import invalid_settings
+
+    try:
+        options_type.model_validate(cfg.options)
+    except ValidationError as exc:
+        raise invalid_settings(f"invalid models.{name}.options (backend {cfg.backend!r})",
+                               exc, options_type, prefix=f"models.{name}.options") from exc
 
 
 def _factory(kind: str, *, model_name: str) -> BackendFactory:

@@ -194,35 +194,46 @@ def _vocab_model(path: Path, model: str) -> Llama:
 # --- the backend --------------------------------------------------------------------------------
 
 
+def _parse_options(name: str, cfg: ModelConfig) -> tuple[str, int, int, float]:
+    """``cfg.options`` as (prompt style, threads, default n_ctx, repeat penalty)."""
+    unknown = set(cfg.options) - _OPTIONS
+    if unknown:
+        raise ConfigError(f"models.{name}.options: unknown option(s) {sorted(unknown)}; "
+                          f"the llamacpp backend knows {sorted(_OPTIONS)}")
+    style = cfg.options.get("prompt_style", "auto")
+    if style not in PROMPT_STYLES:
+        raise ConfigError(f"models.{name}.options.prompt_style must be one of "
+                          f"{', '.join(PROMPT_STYLES)}, not {style!r}")
+    try:
+        n_threads = int(cfg.options.get("n_threads") or default_threads())
+        n_ctx = int(cfg.options.get("n_ctx") or min(DEFAULT_N_CTX, cfg.max_context))
+        repeat_penalty = float(cfg.options.get("repeat_penalty", 1.1))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"models.{name}.options: {exc}") from exc
+    return style, n_threads, n_ctx, repeat_penalty
+
+
 class LlamaCppBackend:
     """A GGUF model run in-process by llama.cpp. Thread-safe: one call at a time per model."""
 
     def __init__(self, name: str, cfg: ModelConfig) -> None:
-        unknown = set(cfg.options) - _OPTIONS
-        if unknown:
-            raise ConfigError(f"models.{name}.options: unknown option(s) {sorted(unknown)}; "
-                              f"the llamacpp backend knows {sorted(_OPTIONS)}")
-        style = cfg.options.get("prompt_style", "auto")
-        if style not in PROMPT_STYLES:
-            raise ConfigError(f"models.{name}.options.prompt_style must be one of "
-                              f"{', '.join(PROMPT_STYLES)}, not {style!r}")
         self.name = name
         self.cfg = cfg
         self.max_context = cfg.max_context
-        self.prompt_style: str = style
-        try:
-            self.n_threads = int(cfg.options.get("n_threads") or default_threads())
-            self.default_n_ctx = int(cfg.options.get("n_ctx")
-                                     or min(DEFAULT_N_CTX, cfg.max_context))
-            self.repeat_penalty = float(cfg.options.get("repeat_penalty", 1.1))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"models.{name}.options: {exc}") from exc
+        (self.prompt_style, self.n_threads, self.default_n_ctx,
+         self.repeat_penalty) = _parse_options(name, cfg)
         self._llm: Llama | None = None
         self._n_ctx: int | None = None  # the n_ctx asked for (llama.cpp rounds it up)
         self._lock = threading.Lock()
         self._grammars: LruCache[str, LlamaGrammar] = LruCache(64)
         self._formatter: Any = None
         _backends.add(self)
+
+    @staticmethod
+    def check_options(name: str, cfg: ModelConfig) -> None:
+        """Raise a ``ConfigError`` when ``cfg.options`` are invalid (``backends.check_options``;
+        nothing is imported or loaded)."""
+        _parse_options(name, cfg)
 
     def __repr__(self) -> str:
         return f"LlamaCppBackend({self.name!r}, model={self.cfg.model!r})"

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .._exceptions import ConfigError, InputError
+from ..backends import check_options
 from ..config import Config, load_config
 from .dataset import load_dataset, sample
 from .report import summarise, write_report
@@ -86,6 +87,7 @@ def eval_command(
         return 2
     try:
         cfg = config or load_config()
+        check_options(cfg)  # every model's options, before any model runs
         units = sample(load_dataset(dataset), limit, seed)
     except (ConfigError, InputError) as exc:
         console.print(f"[red]error:[/red] {exc}")

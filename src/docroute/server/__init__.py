@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,6 +45,7 @@ __all__ = [
     "DEFAULT_PORT",
     "Gateway",
     "ServerSettings",
+    "configure_logging",
     "create_app",
     "is_loopback",
     "serve",
@@ -89,9 +92,13 @@ def create_app(
         environ: where ``settings.api_keys_env`` is read (default: ``os.environ``).
 
     Raises:
-        ConfigError: the server extra is not installed, or the token variable is not set.
+        ConfigError: the server extra is not installed, the token variable is not set, or a
+            model's backend is unknown or its options are invalid.
     """
+    from ..backends import check_options
+
     _require_fastapi()
+    check_options(config)  # before any request: a typo would otherwise send all to fallbacks
     from fastapi import FastAPI
     from starlette.exceptions import HTTPException as StarletteHTTPException
     from starlette.middleware.cors import CORSMiddleware
@@ -214,12 +221,19 @@ def serve(
     ``/dashboard``, ``/api/docroute/*`` and ``/metrics`` show the worker that answered them.
     The SQLite request log (``docroute stats``) is shared and has every request.
 
+    docroute's own log (the ``docroute`` logger: a line per request, fallbacks, replica and
+    breaker events) goes to stderr at ``log_level``, like uvicorn's (``configure_logging``).
+
     Raises:
-        ConfigError: the server extra is missing, the settings are invalid, or the address is
-            not loopback and no bearer token is configured.
+        ConfigError: the server extra is missing, the settings are invalid, a model's backend
+            is unknown or its options are invalid, or the address is not loopback and no
+            bearer token is configured.
     """
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, not {workers}")
+    from ..backends import check_options
+
+    check_options(config)
     settings = (settings or settings_for(config)).with_overrides(host=host, port=port)
     settings.check_bind(settings.tokens())
     try:
@@ -231,12 +245,14 @@ def serve(
         "access_log": access_log, "server_header": False, "proxy_headers": False,
         "timeout_graceful_shutdown": 10,
     }
+    configure_logging(log_level)
     if workers == 1:
         uvicorn.run(create_app(config, settings=settings), **options)
         return
     _require_fastapi()  # fail here, not in every worker
     os.environ[_WORKER_ENV] = json.dumps({"config": config.model_dump(mode="json"),
-                                          "settings": settings.model_dump(mode="json")})
+                                          "settings": settings.model_dump(mode="json"),
+                                          "log_level": log_level})
     uvicorn.run(f"{__name__}:_worker_app", factory=True, workers=workers, **options)
 
 
@@ -248,5 +264,45 @@ def _worker_app() -> FastAPI:
     from ..config import Config
 
     given = json.loads(os.environ[_WORKER_ENV])
+    configure_logging(given.get("log_level", "info"))  # a worker is a process of its own
     return create_app(Config.model_validate(given["config"]),
                       settings=ServerSettings.model_validate(given["settings"]))
+
+
+# uvicorn's level names (``log_level``); "trace" is uvicorn's own level below DEBUG
+_LEVELS = {"critical": logging.CRITICAL, "error": logging.ERROR, "warning": logging.WARNING,
+           "info": logging.INFO, "debug": logging.DEBUG, "trace": 5}
+
+
+class _LevelPrefix(logging.Formatter):
+    """uvicorn's plain format: ``INFO:     message`` (the level and colon padded to 9)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname + ':':<9} {super().format(record)}"
+
+
+class _GatewayHandler(logging.StreamHandler):
+    """The handler ``configure_logging`` adds (so it is added once, and found again)."""
+
+
+def configure_logging(log_level: str | int = "info") -> logging.Handler:
+    """Show docroute's own log lines on stderr, at ``log_level`` (a uvicorn level name).
+
+    ``serve`` calls it: the ``docroute`` logger gets one stream handler to stderr in uvicorn's
+    format, and its level. Nothing else is touched: not the root logger, not uvicorn's. Calling
+    it again changes the level and keeps the one handler. A library user configures logging
+    as they like instead (docroute adds no handler on import).
+    """
+    level = (_LEVELS.get(log_level.lower(), logging.INFO) if isinstance(log_level, str)
+             else log_level)
+    logger = logging.getLogger("docroute")
+    handler = next((h for h in logger.handlers if isinstance(h, _GatewayHandler)), None)
+    if handler is None:
+        handler = _GatewayHandler(sys.stderr)
+        handler.setFormatter(_LevelPrefix("%(message)s"))
+        logger.addHandler(handler)
+    else:
+        handler.setStream(sys.stderr)
+    handler.setLevel(level)
+    logger.setLevel(level)
+    return handler
