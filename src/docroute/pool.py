@@ -20,6 +20,14 @@ class ModelPool:
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Backend:
+        """The backend of the configured model ``name``: created on the first call, the same
+        object on every later one (thread-safe). Creating it loads no model and opens no
+        connection; the model loads on its first request.
+
+        Raises:
+            KeyError: ``name`` is not a model of the configuration.
+            ConfigError: its ``backend`` is unknown, or its options are invalid.
+        """
         with self._lock:
             backend = self._backends.get(name)
             if backend is None:

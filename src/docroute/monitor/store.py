@@ -183,6 +183,8 @@ class Store:
         return self._log.records(since, until, limit, newest_first, columns)
 
     def count(self) -> int:
+        """How many requests the log holds, of every source and time (on first use the
+        database is opened and its tables made, as for every other method)."""
         return self._log.count()
 
     def applied_migrations(self) -> list[str]:
