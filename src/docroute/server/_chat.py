@@ -424,6 +424,7 @@ class ChatRouter:
             temperature=0.2 if call.temperature is None else call.temperature,
             json_schema=call.json_schema,
             n_ctx=context.n_ctx,
+            prompt_tokens_hint=context.prompt_tokens,  # the usage when the server reports none
             seed=call.seed,
             stop=list(call.stop),
             timeout_s=self.settings.request_timeout_s,
