@@ -132,6 +132,12 @@ async def test_cors_is_off_by_default_and_on_for_configured_origins(embedded: Em
         response = await c.options("/v1/chat/completions", headers=preflight)
         assert response.status_code == 200  # the preflight needs no token
         assert response.headers["access-control-allow-origin"] == "http://example.test"
+        answer = await c.post("/v1/chat/completions", json=ASK, headers={
+            "origin": "http://example.test", "authorization": f"Bearer {TOKEN}"})
+        exposed = answer.headers["access-control-expose-headers"].lower()
+        for header in answer.headers:  # every x-docroute-* answer header is readable
+            if header.startswith("x-docroute-"):
+                assert header in exposed, header
 
 
 def test_binding_beyond_loopback_needs_a_token() -> None:
@@ -236,3 +242,23 @@ def test_a_model_with_bad_options_stops_the_app_before_it_serves() -> None:
         with pytest.raises(ConfigError, match=r"models\.code-small\.options\.retry_budget: "
                                               r"unknown key"):
             start()
+
+
+async def test_the_request_log_follows_the_monitor_section_unless_server_names_one(
+    embedded: Embedded, tmp_path: Path,
+) -> None:
+    """``[monitor] db`` (what ``docroute stats`` reads) is the gateway's log by default;
+    ``[monitor] enabled = false`` turns the gateway's log off too."""
+    monitor_db = tmp_path / "monitor.db"
+    config = embedded.config.model_copy(update={"monitor": embedded.config.monitor.model_copy(
+        update={"db": str(monitor_db)})})
+    app = create_app(config, settings=ServerSettings(), pool=embedded.pool)
+    assert app.state.gateway.store is not None
+    assert str(app.state.gateway.store.location) == str(monitor_db)
+    server_db = tmp_path / "server.db"
+    app = create_app(config, settings=ServerSettings(db=server_db), pool=embedded.pool)
+    assert str(app.state.gateway.store.location) == str(server_db)
+    off = config.model_copy(update={"monitor": config.monitor.model_copy(
+        update={"enabled": False})})
+    assert create_app(off, settings=ServerSettings(), pool=embedded.pool).state.gateway.store \
+        is None

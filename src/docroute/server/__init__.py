@@ -52,6 +52,11 @@ __all__ = [
     "settings_for",
 ]
 
+# The answer headers a browser page may read when CORS is on (``_chat.Served.headers``).
+EXPOSED_HEADERS = ("x-docroute-model", "x-docroute-routed-model", "x-docroute-policy",
+                   "x-docroute-context", "x-docroute-attempts", "x-docroute-fallback-from",
+                   "x-docroute-overhead-ms")
+
 _EXTRA_HINT = "the gateway needs FastAPI and uvicorn: pip install 'docroute[server]'"
 
 
@@ -116,7 +121,10 @@ def create_app(
     settings = settings or settings_for(config)
     tokens = settings.tokens(environ)
     metrics = Metrics()
-    store = Store(settings.db, store_inputs=settings.log_prompts) if settings.record else None
+    # the request log: [server] db, else [monitor] db (what `docroute stats` reads)
+    db = settings.db if settings.db is not None else config.monitor.db
+    record = settings.record and config.monitor.enabled
+    store = Store(db, store_inputs=settings.log_prompts) if record else None
     recorder = Recorder(store, metrics=metrics, config=config, source="gateway",
                         score_quality=False)
     state = GatewayState(recorder, settings.recent_requests)
@@ -143,8 +151,7 @@ def create_app(
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"],
                            allow_headers=["authorization", "content-type"],
-                           expose_headers=["x-docroute-model", "x-docroute-context",
-                                           "x-docroute-attempts", "x-docroute-overhead-ms"])
+                           expose_headers=list(EXPOSED_HEADERS))
     return app
 
 

@@ -1,14 +1,9 @@
 """The gateway's settings: where it listens, who may call it, and its limits.
 
 Only pydantic is imported here, so the configuration can use ``ServerSettings`` without
-importing FastAPI. In a ``docroute.toml`` (every key optional; these are the defaults)::
-
-    [server]
-    host = "127.0.0.1"
-    port = 8800
-    api_keys_env = "DOCROUTE_API_KEYS"     # comma-separated bearer tokens, read at start-up
-    max_body_bytes = 4_000_000
-    max_concurrent_per_client = 8
+importing FastAPI. In a ``docroute.toml`` it is the ``[server]`` section: every key is
+optional, and the README's "Gateway" section lists them all with their defaults (a test keeps
+that list and ``ServerSettings`` the same).
 
 Secure by default: loopback only, CORS off, prompts never logged or stored, and a bind to any
 other address is refused unless bearer tokens are configured (or ``allow_remote_without_auth``).
@@ -64,7 +59,8 @@ class ServerSettings(BaseModel):
     stream_idle_timeout_s: float = Field(default=120.0, gt=0)  # between two streamed chunks
     default_max_tokens: int | None = Field(default=None, ge=1)  # None: context.output_tokens
     record: bool = True  # keep every request in the SQLite request log
-    db: Path | None = None  # the request log; None: docroute's default (docroute stats)
+    # the request log, a SQLite file or a PostgreSQL URL; None: [monitor] db (docroute stats)
+    db: str | Path | None = None
     recent_requests: int = Field(default=2000, ge=10)  # kept in memory for the dashboard
 
     def tokens(self, environ: Mapping[str, str] | None = None) -> frozenset[str]:
