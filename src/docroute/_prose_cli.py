@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ._exceptions import DocrouteError
+from ._report import console
 from .config import Config
 from .overview import ModelCall, RunOptions
 
@@ -53,7 +54,7 @@ class ProseRun:
 
 def prose_command(run: ProseRun, config: Config) -> int:
     """Run ``--overview`` or ``--guides`` (see the module docstring)."""
-    err = Console(stderr=True)
+    err = console(stderr=True)
     if run.overview == run.guides or len(run.paths) != 1:
         err.print("[red]--overview and --guides each take one folder (or file), and not "
                   "together[/red]")

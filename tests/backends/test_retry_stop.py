@@ -164,6 +164,24 @@ def test_without_cancel_the_retries_are_unchanged() -> None:
     assert pauses == [0.5, 1.0]
 
 
+def test_a_long_outage_gives_a_short_message() -> None:
+    """Thirty tries that each failed differently: the final error names the first three and
+    the last two tries, counts the rest, and cuts a long error text."""
+    n = 0
+
+    def failing() -> None:
+        nonlocal n
+        n += 1
+        raise BackendUnavailable(f"replica states {n}: " + "x" * 500)
+
+    with pytest.raises(BackendUnavailable) as info:
+        call_with_retry(failing, RetryPolicy(retries=29), sleep=lambda s: None)
+    message = str(info.value)
+    assert "(try 30; earlier:" in message and "... 24 more ..." in message
+    assert "replica states 1:" in message and "replica states 29:" in message
+    assert "replica states 4:" not in message and len(message) < 3000
+
+
 # --- a server backend, dispatch, the scheduler ---------------------------------------------
 
 

@@ -148,8 +148,19 @@ def _annotate(exc: BackendError, failures: list[str], stop: str) -> None:
     """Add the earlier tries, each with why it failed, and why it stopped, to ``exc``."""
     if not failures:
         return
-    earlier = "; ".join(_runs(failures))
+    runs = [_short(text) for text in _runs(failures)]
+    if len(runs) > _MAX_RUNS:  # a long outage: the first tries and the last ones say it
+        runs = [*runs[:3], f"... {len(runs) - 5} more ...", *runs[-2:]]
+    earlier = "; ".join(runs)
     exc.args = (f"{exc} (try {len(failures) + 1}; earlier: {earlier}; gave up: {stop})",)
+
+
+_MAX_RUNS = 6  # earlier tries named in a final error, at most (the rest are counted)
+_MAX_TRY_TEXT = 300  # characters of one earlier try's error
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_TRY_TEXT else text[: _MAX_TRY_TEXT - 3] + "..."
 
 
 def _runs(failures: list[str]) -> list[str]:
