@@ -61,6 +61,19 @@ def test_a_missing_path_is_a_usage_error_before_any_work(tmp_path: Path) -> None
     assert prose.exit_code == 2 and "no such file or directory" in prose.output
 
 
+def test_format_and_out_mistakes_are_usage_errors(tmp_path: Path) -> None:
+    source = tmp_path / "r.py"
+    source.write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "page.md").write_text("x")
+    for args, needle in [
+        (["--format", "pdf"], "--format must be inline or markdown, not 'pdf'"),
+        (["--format", "markdown"], "--format markdown needs --out DIR"),
+        (["--format", "markdown", "--out", str(tmp_path / "page.md")], "is a file"),
+    ]:
+        result = runner.invoke(app, ["doc", str(source), *args], env={"COLUMNS": "200"})
+        assert result.exit_code == 2 and needle in result.output, (args, result.output)
+
+
 def test_an_empty_file_is_skipped_not_failed(tmp_path: Path) -> None:
     """An empty ``__init__.py`` (and a whitespace-only file) is skipped with its reason, in the
     table, the totals and --json; the exit code stays 0."""

@@ -98,6 +98,25 @@ def _load(config: Path | None) -> Config:
         raise typer.Exit(2) from exc
 
 
+def _usage_problems(paths: list[Path], fmt: str | None, out: Path | None) -> list[str]:
+    """What is wrong with ``doc``'s command line (exit 2 before any work); ``fmt`` None: the
+    format does not apply (``--overview``/``--guides``).
+
+    A path that is not there is a typo, not bad input (a dangling symbolic link does exist, and
+    is reported and skipped like in a folder)."""
+    problems = [f"no such file or directory: {p}" for p in paths
+                if not p.exists() and not p.is_symlink()]
+    if problems or fmt is None:
+        return problems
+    if fmt not in ("inline", "markdown"):
+        return [f"--format must be inline or markdown, not {fmt!r}"]
+    if fmt == "markdown" and out is None:
+        return ["--format markdown needs --out DIR"]
+    if fmt == "markdown" and out is not None and out.exists() and not out.is_dir():
+        return [f"--out must be a folder for --format markdown; {out} is a file"]
+    return []
+
+
 @app.command(cls=_Command)
 def doc(
     paths: Annotated[list[Path], typer.Argument(
@@ -161,13 +180,10 @@ def doc(
     from .pipeline import DocOptions
 
     err = console(stderr=True)
-    # A path that is not there is a typo, not bad input: stop before any work (a dangling
-    # symbolic link does exist, and is reported and skipped like in a folder).
-    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
-    for path in missing:
-        err.print(f"[red]error:[/red] no such file or directory: {escape(str(path))}",
-                  soft_wrap=True)
-    if missing:
+    problems = _usage_problems(paths, None if overview or guides else fmt, out)
+    for problem in problems:
+        err.print(f"[red]error:[/red] {escape(problem)}", soft_wrap=True)
+    if problems:
         raise typer.Exit(2)
     if overview or guides:
         from ._prose_cli import ProseRun, prose_command
@@ -178,16 +194,6 @@ def doc(
             paths, overview, guides, write=write, out=out, force=force, policy=policy,
             exclude=tuple(exclude or ()), cache=cache, cache_db=cache_db, as_json=as_json),
             cfg))
-    if fmt not in ("inline", "markdown"):
-        err.print(f"[red]--format must be inline or markdown, not {escape(repr(fmt))}[/red]")
-        raise typer.Exit(2)
-    if fmt == "markdown" and out is None:
-        err.print("[red]--format markdown needs --out DIR[/red]")
-        raise typer.Exit(2)
-    if fmt == "markdown" and out is not None and out.exists() and not out.is_dir():
-        err.print(f"[red]--out must be a folder for --format markdown; {escape(str(out))} is "
-                  "a file[/red]")
-        raise typer.Exit(2)
     cfg = _load(config)
     _check_routing(cfg, policy)
     options = DocOptions(write=write, overwrite=overwrite, fmt=fmt,  # type: ignore[arg-type]
