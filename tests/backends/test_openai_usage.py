@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from _ollama_stub import Model, OllamaStub
 
+from docroute.analyze.features import estimate_messages_tokens
 from docroute.backends import GenerationRequest, create_backend
-from docroute.backends._server_stream import estimate_prompt_tokens
 from docroute.backends.ollama import OllamaBackend
 from docroute.backends.openai import OpenAIBackend
 from docroute.config import ModelConfig
@@ -116,7 +116,7 @@ def test_a_stream_without_usage_reports_the_hint_and_the_chunks(no_usage: NoUsag
 
 def test_without_a_hint_the_prompt_is_estimated(no_usage: NoUsage) -> None:
     gen = openai(no_usage.url).generate(ask())
-    assert gen.prompt_tokens == estimate_prompt_tokens(MESSAGES) > 0
+    assert gen.prompt_tokens == estimate_messages_tokens(MESSAGES) > 0
     assert gen.completion_tokens == len(PIECES)
 
 
@@ -167,6 +167,6 @@ def test_ollama_without_the_counts_reports_its_own(stream: bool) -> None:
         gen = b.generate(ask(prompt_tokens_hint=52))
         assert gen.text == "Doubles n." and gen.prompt_tokens == 52
         assert gen.completion_tokens > 0
-        assert b.generate(ask()).prompt_tokens == estimate_prompt_tokens(MESSAGES)
+        assert b.generate(ask()).prompt_tokens == estimate_messages_tokens(MESSAGES)
     finally:
         stub.close()

@@ -16,8 +16,8 @@ from docroute._exceptions import (
     ContextOverflowError,
 )
 from docroute._testing import LlamaServer
+from docroute.analyze.features import estimate_messages_tokens
 from docroute.backends import GenerationRequest, create_backend
-from docroute.backends._server_stream import estimate_prompt_tokens
 from docroute.backends.openai import OpenAIBackend
 
 from .conftest import ALIAS, server_model
@@ -62,7 +62,7 @@ def test_a_stream_without_usage_still_counts_the_prompt(healthy: LlamaServer) ->
     *_, final = streamed.stream(request)
     gen = final.generation
     assert gen is not None and gen.text
-    assert gen.prompt_tokens == estimate_prompt_tokens(request.messages) > 0
+    assert gen.prompt_tokens == estimate_messages_tokens(request.messages) > 0
     assert 0 < gen.completion_tokens <= 8
     hinted = ask("Name one colour.", max_tokens=8, prompt_tokens_hint=counted.prompt_tokens)
     assert streamed.generate(hinted).prompt_tokens == counted.prompt_tokens

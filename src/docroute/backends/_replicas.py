@@ -118,6 +118,13 @@ def parse_options(kind: str, name: str, cfg: ModelConfig,
                                options_type, prefix=f"models.{name}.options") from exc
 
 
+def _estimate_prompt(messages: list[dict[str, str]]) -> int:
+    # imported here: the analyzers load tree-sitter, which a server backend needs only now
+    from ..analyze.features import estimate_messages_tokens
+
+    return estimate_messages_tokens(messages)
+
+
 # --- the circuit breaker ---------------------------------------------------------------------
 
 
@@ -482,12 +489,12 @@ class StreamState:
 class Call:
     """One ``generate`` or ``stream`` call, across its tries (see ``ServerBackend._begin``)."""
 
+    request: GenerationRequest  # its ``cancel`` ends the retries
     started: float
     deadline: float
     n_ctx: int
     local: int | None  # the prompt's tokens by the local tokenizer (None: no tokenizer)
     tried: list[str] = field(default_factory=list)  # the replicas tried, in order
-    cancel: threading.Event | None = None  # the request's ``cancel``: ends the retries
 
 
 class ServerBackend(Generic[C]):
@@ -618,7 +625,7 @@ class ServerBackend(Generic[C]):
             raise ContextOverflowError(
                 f"{self.name}: prompt of {local} tokens + {request.max_tokens} output tokens "
                 f"does not fit a context of {n_ctx}")
-        return Call(started, deadline, n_ctx, local, cancel=request.cancel)
+        return Call(request, started, deadline, n_ctx, local)
 
     @contextlib.contextmanager
     def _acquire(self, call: Call) -> Iterator[Replica[C]]:
@@ -631,14 +638,20 @@ class ServerBackend(Generic[C]):
         """``once()``, retried on transient errors within the budget and ``call``'s deadline;
         ``Stopped`` once the request's ``cancel`` is set (a wait for a replica ends at once)."""
         return call_with_retry(once, self.retry, deadline=call.deadline,
-                               wait_hint=self._wait_hint, cancel=call.cancel)
+                               wait_hint=self._wait_hint, cancel=call.request.cancel)
 
     def _finish(self, call: Call, generation: Generation, replica: str) -> Generation:
-        """The answer of ``call`` from ``replica``, checked for a cut prompt and timed."""
+        """The answer of ``call`` from ``replica``, checked for a cut prompt and timed.
+
+        A server that reported no prompt tokens (llama-cpp-python's server sends no ``usage``
+        in a stream; Ollama leaves ``prompt_eval_count`` out for a cached prompt) gets
+        docroute's own count, never a false 0: the local tokenizer's, else the caller's
+        ``prompt_tokens_hint``, else the estimate."""
         generation.replica = replica
         self._check_truncation(generation, call.local)
-        if call.local is not None and not generation.prompt_tokens:
-            generation.prompt_tokens = call.local
+        if not generation.prompt_tokens:
+            generation.prompt_tokens = call.local if call.local is not None else (
+                call.request.prompt_tokens_hint or _estimate_prompt(call.request.messages))
         generation.total_ms = (time.monotonic() - call.started) * 1000
         return generation
 

@@ -17,8 +17,8 @@ Errors are translated by the subclass's module (``_http_errors``, ``_ollama_erro
 
 Usage: a server that reports no token counts (llama-cpp-python's server sends no ``usage`` in a
 stream, even with ``stream_options.include_usage``; Ollama leaves ``prompt_eval_count`` out
-when the prompt came from its cache) gets docroute's own counts (``_prompt_tokens``,
-``_completion_tokens``), never a false 0.
+when the prompt came from its cache) gets docroute's own counts, never a false 0: the prompt's
+in ``ServerBackend._finish``, the answer's in ``_completion_tokens``.
 """
 
 from __future__ import annotations
@@ -32,10 +32,9 @@ from .._exceptions import BackendUnavailable
 from ._base import Chunk, Generation, GenerationRequest
 from ._replicas import Replica, ServerBackend, StreamState
 
-__all__ = ["StreamingServerBackend", "estimate_prompt_tokens"]
+__all__ = ["StreamingServerBackend"]
 
 C = TypeVar("C")
-
 
 
 @dataclass
@@ -67,19 +66,6 @@ class StreamingServerBackend(ServerBackend[C]):
             _close(chunks)
         raise BackendUnavailable(f"{self.name} at {replica.url}: the answer ended without its "
                                  "final message", model=self.name)
-
-    def _prompt_tokens(self, reported: int | None, request: GenerationRequest) -> int:
-        """The prompt's tokens: as the server ``reported`` them, else (None or 0: not reported)
-        counted by the local tokenizer, else the caller's ``prompt_tokens_hint``, else
-        estimated from the messages."""
-        if reported:
-            return int(reported)
-        local = self.count_prompt_tokens(request.messages)
-        if local is not None:
-            return local
-        if request.prompt_tokens_hint:
-            return request.prompt_tokens_hint
-        return estimate_prompt_tokens(request.messages)
 
     def _completion_tokens(self, reported: int | None, text: str, chunks: int) -> int:
         """The answer's tokens: as the server ``reported`` them, else the streamed chunks with
@@ -126,14 +112,6 @@ def _close(chunks: Iterator[Chunk]) -> None:
     close = getattr(chunks, "close", None)
     if callable(close):
         close()
-
-
-def estimate_prompt_tokens(messages: list[dict[str, str]]) -> int:
-    """The calibrated estimate of a chat prompt's tokens (content and role markers), as the
-    gateway sizes a prompt it cannot count."""
-    from ..analyze.features import estimate_messages_tokens  # only when a server reports none
-
-    return estimate_messages_tokens(messages)
 
 
 def _estimate(text: str) -> int:

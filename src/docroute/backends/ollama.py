@@ -244,7 +244,7 @@ class OllamaBackend(StreamingServerBackend[_Clients]):
             text=text,
             model=self.name,
             # the truncation check reads it; left out when the prompt came from Ollama's cache
-            prompt_tokens=self._prompt_tokens(final.prompt_eval_count, request),
+            prompt_tokens=final.prompt_eval_count or 0,  # none: ``_finish`` counts
             completion_tokens=self._completion_tokens(final.eval_count, text, state.chunks),
             finish_reason=finish,
             load_ms=(final.load_duration or 0) / 1e6,

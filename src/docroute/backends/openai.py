@@ -323,7 +323,7 @@ class OpenAIBackend(StreamingServerBackend["httpx.Client"]):
         choice = data["choices"][0]
         text = (choice.get("message") or {}).get("content") or ""
         finish = choice.get("finish_reason") or "stop"
-        return Chunk(text, finish, self._generation(request, text, finish,
+        return Chunk(text, finish, self._generation(text, finish,
                                                     data.get("usage") or {}, state, chunks=0))
 
     @contextmanager
@@ -429,17 +429,17 @@ class OpenAIBackend(StreamingServerBackend["httpx.Client"]):
                 f"{self.name} at {replica.url}: the stream ended after {state.chunks} chunks "
                 "without a finish reason (the server stopped or interrupted the request)",
                 model=self.name)
-        yield Chunk("", finish, self._generation(request, "".join(parts), finish, usage, state,
+        yield Chunk("", finish, self._generation("".join(parts), finish, usage, state,
                                                  chunks=state.chunks))
 
-    def _generation(self, request: GenerationRequest, text: str, finish: str,
-                    usage: dict[str, Any], state: StreamState, *, chunks: int) -> Generation:
+    def _generation(self, text: str, finish: str, usage: dict[str, Any], state: StreamState,
+                    *, chunks: int) -> Generation:
         """The answer with its usage: the server's, else docroute's own counts (see
         ``_server_stream``): a server without ``usage`` must not report 0 tokens."""
         return Generation(
             text=text,
             model=self.name,
-            prompt_tokens=self._prompt_tokens(_count(usage, "prompt_tokens"), request),
+            prompt_tokens=_count(usage, "prompt_tokens") or 0,  # none: ``_finish`` counts
             completion_tokens=self._completion_tokens(_count(usage, "completion_tokens"),
                                                       text, chunks),
             finish_reason=finish,
