@@ -229,12 +229,13 @@ class _Splitter:
     def _summary_task(self, label: str, messages: Callable[[str], Messages]) -> Task[str]:
         config, name = self.config, f"{self.unit.name} ({label})"
 
-        def call(backend: Backend, family: str, n_ctx: int | None,
-                 prompt: Messages) -> tuple[str, Generation]:
+        def call(backend: Backend, family: str, n_ctx: int | None, prompt: Messages,
+                 cancel: threading.Event | None) -> tuple[str, Generation]:
             return summarise_part(
                 backend, prompt, n_ctx=n_ctx,
                 max_tokens=min(config.context.output_tokens, _SUMMARY_MAX_TOKENS),
-                temperature=config.docs.temperature, seed=config.docs.seed, name=name)
+                temperature=config.docs.temperature, seed=config.docs.seed, name=name,
+                cancel=cancel)
 
         return Task(name, messages, call, None, part=label, split=self.note)
 

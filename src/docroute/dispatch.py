@@ -38,10 +38,9 @@ run to resume. The model call in flight is not interrupted.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -55,11 +54,7 @@ from ._exceptions import (
 )
 from .backends._base import (
     Backend,
-    Chunk,
     Generation,
-    GenerationRequest,
-    ModelStatus,
-    stream_chunks,
 )
 from .classify import profile_unit
 from .config import Config
@@ -178,7 +173,9 @@ class Task(Generic[T]):
 
     name: str
     messages: Callable[[str], Messages]  # the model's chat family -> the prompt
-    call: Callable[[Backend, str, int | None, Messages], tuple[T, Generation]]
+    # (backend, chat family, window, prompt, the run's stop event for every request)
+    call: Callable[[Backend, str, int | None, Messages, threading.Event | None],
+                   tuple[T, Generation]]
     checks: Callable[[T], list[str]] | None = None  # problems that escalate (cascade)
     part: str | None = None  # recorded on every attempt (split units)
     split: str | None = None
@@ -203,11 +200,12 @@ def unit_task(unit: Unit, config: Config, context: str = "",
               messages: Callable[[str], Messages] | None = None) -> Task[DocContent]:
     """The request for ``unit``'s documentation (``messages``: another prompt for it)."""
 
-    def call(backend: Backend, family: str, n_ctx: int | None,
-             prompt: Messages) -> tuple[DocContent, Generation]:
+    def call(backend: Backend, family: str, n_ctx: int | None, prompt: Messages,
+             cancel: threading.Event | None) -> tuple[DocContent, Generation]:
         return document_unit(unit, backend, family, n_ctx=n_ctx, messages=prompt,
                              max_tokens=config.context.output_tokens,
-                             temperature=config.docs.temperature, seed=config.docs.seed)
+                             temperature=config.docs.temperature, seed=config.docs.seed,
+                             cancel=cancel)
 
     return Task(unit.name, messages or (lambda family: build_messages(unit, family, context)),
                 call, lambda doc: cascade_checks(unit, doc))
@@ -292,9 +290,7 @@ class _Walk(Generic[T]):
                 return None
             n_ctx = sized.n_ctx
             self.calls += 1
-            if self.stop is not None:
-                backend = _Cancellable(backend, self.stop)
-            payload, gen = self.task.call(backend, family, n_ctx, messages)
+            payload, gen = self.task.call(backend, family, n_ctx, messages, self.stop)
         except Stopped as exc:  # the backend's retries ended: the run is stopping
             raise Stopped(f"{self.task.name}: {model}: {exc}") from exc
         except (ContextOverflowError, PromptTruncated) as exc:
@@ -333,38 +329,6 @@ class _Walk(Generic[T]):
             message += (f"; not tried (routing.max_chain = {self.limit} models called): "
                         + ", ".join(self.queue))
         return AllAttemptsFailed(message, mine)
-
-
-class _Cancellable:
-    """``backend`` with every request carrying the run's stop event (``cancel``), so its
-    retries end when the run stops; everything else is the backend's own."""
-
-    def __init__(self, backend: Backend, stop: threading.Event) -> None:
-        self.backend, self.stop = backend, stop
-        self.name, self.max_context = backend.name, backend.max_context
-
-    def _carrying(self, request: GenerationRequest) -> GenerationRequest:
-        if request.cancel is not None:
-            return request
-        return dataclasses.replace(request, cancel=self.stop)
-
-    def generate(self, request: GenerationRequest) -> Generation:
-        return self.backend.generate(self._carrying(request))
-
-    def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
-        return stream_chunks(self.backend, self._carrying(request))
-
-    def count_tokens(self, text: str) -> int | None:
-        return self.backend.count_tokens(text)
-
-    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
-        return self.backend.count_prompt_tokens(messages)
-
-    def status(self) -> ModelStatus:
-        return self.backend.status()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.backend, name)
 
 
 def _count(decision: Decision, messages: list[dict[str, str]], backend: Backend,

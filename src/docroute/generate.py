@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 from ._exceptions import ValidationError
@@ -48,6 +49,7 @@ def document_unit(
     context: str = "",
     timeout_s: float | None = None,
     messages: list[dict[str, str]] | None = None,
+    cancel: threading.Event | None = None,
 ) -> tuple[DocContent, Generation]:
     """Ask ``backend`` for ``unit``'s documentation and check it against the unit's schema.
 
@@ -56,6 +58,7 @@ def document_unit(
     ``ContextOverflowError``) propagate unchanged for the caller's fallback logic. The returned
     ``Generation`` is the successful call's, its ``load_ms``/``total_ms`` including the failed
     attempt when there was one. ``messages`` are the prompt when the caller built it already.
+    ``cancel``: the run's stop event, carried by every request (``GenerationRequest.cancel``).
     """
     schema = doc_schema(unit)
     messages = messages or build_messages(unit, family, context)
@@ -70,6 +73,7 @@ def document_unit(
             n_ctx=n_ctx,
             seed=attempt_seed,
             timeout_s=timeout_s,
+            cancel=cancel,
         )
         generation = backend.generate(request)
         try:
@@ -133,8 +137,8 @@ def from_parts_messages(unit: Unit, summaries: list[str], parts: int, family: st
 
 
 def summarise_part(backend: Backend, messages: list[dict[str, str]], *, n_ctx: int | None,
-                   max_tokens: int, temperature: float, seed: int, name: str
-                   ) -> tuple[str, Generation]:
+                   max_tokens: int, temperature: float, seed: int, name: str,
+                   cancel: threading.Event | None = None) -> tuple[str, Generation]:
     """A part's summary (one or two sentences) from ``backend``, retried once with another
     seed when the answer is not valid.
 
@@ -147,7 +151,7 @@ def summarise_part(backend: Backend, messages: list[dict[str, str]], *, n_ctx: i
     for attempt_seed in (seed, seed + RETRY_SEED_OFFSET):
         generation = backend.generate(GenerationRequest(
             messages=messages, max_tokens=max_tokens, temperature=temperature,
-            json_schema=_SUMMARY_SCHEMA, n_ctx=n_ctx, seed=attempt_seed))
+            json_schema=_SUMMARY_SCHEMA, n_ctx=n_ctx, seed=attempt_seed, cancel=cancel))
         summary = _summary(generation.text)
         if summary:
             generation.total_ms += spent_ms
